@@ -1,0 +1,64 @@
+# Stampede — every target sets up what is missing first (idempotent).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stampede-installed
+PROFILE ?= smoke
+SLO ?= slo.yaml
+K ?= 5
+
+.PHONY: setup system-deps demo test lint typecheck unit detect k8s-check bench flaky down clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@if command -v uv >/dev/null 2>&1; then \
+	  echo "setup: installing with uv"; uv pip install -q -p $(BIN)/python -e '.[dev]'; \
+	else \
+	  echo "setup: installing with pip (uv not found)"; \
+	  $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]'; \
+	fi
+	@touch $(STAMP)
+
+# Debian packages the tests use (headless Chromium opens report.html). Skipped, with a message,
+# where apt-get is missing or we are not root; the browser test then skips and says why.
+system-deps:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "system-deps: installing chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "system-deps: could not install chromium; the browser test will skip"; \
+	else echo "system-deps: chromium not installed and apt-get unavailable; the browser test will skip"; fi
+
+demo: setup
+	$(BIN)/stampede suite --target local --profile $(PROFILE) --slo $(SLO)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy stampede target_agent reports loadtests experiments
+
+test: setup system-deps lint typecheck
+	$(BIN)/pytest -q
+
+k8s-check: setup
+	$(BIN)/pytest -q tests/k8s
+
+detect: setup
+	$(BIN)/stampede detect --out runs/detect
+
+flaky: setup
+	$(BIN)/stampede flaky --runs $(K) --profile smoke --slo $(SLO)
+
+bench: setup
+	$(BIN)/python bench/agent_overhead.py
+
+down: setup
+	$(BIN)/stampede down
+
+clean:
+	rm -rf .stampede runs .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Chaos Toolkit experiments and the project's Chaos Toolkit extension."""

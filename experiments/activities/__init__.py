@@ -1,0 +1,1 @@
+"""The project's Chaos Toolkit extension: <target>/actions.py and <target>/probes.py."""

@@ -1,0 +1,1 @@
+"""Locust users, load shapes, response classification and the per-request recorder."""

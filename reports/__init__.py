@@ -1,0 +1,1 @@
+"""Run-directory analysis: load -> summarize -> evaluate; HTML report and SLO gate."""

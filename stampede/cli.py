@@ -1,0 +1,61 @@
+"""The `stampede` command: wiring only. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from stampede.errors import StampedeError
+
+app = typer.Typer(
+    name="stampede",
+    help="Load and chaos for LLM agents: local stack, suites, reports and the SLO gate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from reports import cli as reports_cli
+    from stampede import cli_kind, cli_stack, cli_suite
+
+    for module in (cli_stack, cli_suite, reports_cli, cli_kind):
+        module.register(app)
+
+
+_register()
+
+
+@app.command()
+def version() -> None:
+    """Print Stampede's version."""
+    from stampede import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Entry point: bad input and harness failures become one line on stderr and exit 2."""
+    try:
+        app(standalone_mode=False)
+    except StampedeError as exc:
+        print(f"stampede: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("stampede: aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code (2)
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""FastAPI + LangGraph agent: the system under test."""

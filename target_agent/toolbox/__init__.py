@@ -1,0 +1,1 @@
+"""Simulated LLM (OpenAI-compatible), simulated tools, incident catalogue and fault API."""
