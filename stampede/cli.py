@@ -39,22 +39,10 @@ def version() -> None:
 def main() -> None:
     """Entry point: bad input and harness failures become one line on stderr and exit 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except StampedeError as exc:
         print(f"stampede: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("stampede: aborted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code (2)
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":
