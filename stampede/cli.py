@@ -17,6 +17,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Load and chaos for LLM agents: local stack, suites, reports and the SLO gate."""
+
+
 def _register() -> None:
     from reports import cli as reports_cli
     from stampede import cli_kind, cli_stack, cli_suite
