@@ -1,8 +1,8 @@
 """Errors the CLI turns into one line and exit code 2 (bad input or harness failure).
 
-    StampedeError
-    ├── InputError      a file, field or argument the user gave is wrong
-    └── HarnessError    the harness itself could not do its job (a process died, a port is taken)
+StampedeError
+├── InputError      a file, field or argument the user gave is wrong
+└── HarnessError    the harness itself could not do its job (a process died, a port is taken)
 """
 
 from __future__ import annotations
