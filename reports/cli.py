@@ -1,9 +1,67 @@
-"""Commands of this group (to be filled in by its owner)."""
+"""``stampede report RUN_DIR`` and ``stampede gate RUN_DIR --slo FILE``.
+
+The only module of this package that prints and exits. Bad input raises ``ReportsError`` (an
+``InputError``); ``stampede.cli.main`` prints it on one line and exits 2.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+RunDir = Annotated[Path, typer.Argument(help="Run directory (runs/<run-id>).", show_default=False)]
+
+
+def report(
+    run_dir: RunDir,
+    slo: Annotated[
+        Path | None,
+        typer.Option("--slo", help="SLO file: evaluate it and show the verdicts in the report."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Report path [default: RUN_DIR/report.html].")
+    ] = None,
+) -> None:
+    """Write RUN_DIR/report.html (self-contained, opens offline) and RUN_DIR/summary.json."""
+    from reports.render import write_report
+
+    path = write_report(run_dir, slo, out=out)
+    typer.echo(f"report: {path}")
+    typer.echo(f"summary: {run_dir / 'summary.json'}")
+
+
+def gate(
+    run_dir: RunDir,
+    slo: Annotated[Path, typer.Option("--slo", help="SLO file (see docs/slo.md).")],
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="JUnit XML path [default: RUN_DIR/junit.xml].")
+    ] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Markdown summary path [default: RUN_DIR/summary.md]."),
+    ] = None,
+    gate_json: Annotated[
+        Path | None,
+        typer.Option("--gate-json", help="Verdicts as JSON [default: RUN_DIR/gate.json]."),
+    ] = None,
+) -> None:
+    """Judge RUN_DIR against an SLO file. Exit 0 all met, 1 an SLO violated, 2 bad input."""
+    from reports.gate import run_gate
+
+    result = run_gate(
+        run_dir, slo, junit_path=junit, summary_path=summary, gate_json_path=gate_json
+    )
+    typer.echo(result.table_text)
+    if not any(c.verdict in ("PASS", "FAIL") for c in result.cases):
+        typer.echo("gate: warning: no objective applied to this run", err=True)
+    for kind, path in result.paths.items():
+        typer.echo(f"{kind}: {path}")
+    raise typer.Exit(result.exit_code)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `stampede` app."""
+    """Add ``report`` and ``gate`` to the ``stampede`` app."""
+    app.command("report")(report)
+    app.command("gate")(gate)

@@ -1,9 +1,265 @@
-"""Commands of this group (to be filled in by its owner)."""
+"""`stampede suite` (load + chaos + report + gate) and `stampede flaky` (false-alarm rate)."""
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from stampede.errors import InputError
+from stampede.suite import EXIT_INTERRUPTED, TARGETS, SuiteConfig, SuiteOutcome, run_suite
+
+TargetOpt = Annotated[str, typer.Option("--target", help=f"Where to run: {', '.join(TARGETS)}.")]
+ProfileOpt = Annotated[str, typer.Option("--profile", help="Suite profile (stampede/profiles.py).")]
+SloOpt = Annotated[
+    Path, typer.Option("--slo", help="SLO file for the gate.", dir_okay=False, exists=False)
+]
+RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where run directories go.")]
+WeaknessOpt = Annotated[
+    str,
+    typer.Option(
+        "--weakness",
+        help="Agent weakness for the local stack (none, no_breaker, no_retries, ...).",
+    ),
+]
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Local stack state dir (default: $STAMPEDE_STATE_DIR or .stampede).",
+    ),
+]
+ExperimentsOpt = Annotated[
+    str | None,
+    typer.Option("--experiments", help="Comma-separated subset of the profile's experiments."),
+]
+
+
+def _state_dir(value: Path | None) -> Path:
+    from stampede.stack import default_state_dir
+
+    return value or default_state_dir()
+
+
+def _experiments(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise InputError("--experiments: give at least one experiment name")
+    return names
+
+
+def _weakness(value: str) -> str | None:
+    return None if value in ("", "none") else value
+
+
+def suite(
+    target: TargetOpt = "local",
+    profile: ProfileOpt = "smoke",
+    slo: SloOpt = Path("slo.yaml"),
+    runs_dir: RunsDirOpt = Path("runs"),
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Run id (default: <utc time>-<profile>).")
+    ] = None,
+    weakness: WeaknessOpt = "none",
+    state_dir: StateDirOpt = None,
+    keep_stack: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-stack/--down-after",
+            help="Keep the local stack running afterwards, or stop it "
+            "(default: keep a stack that was already running, stop one the suite started).",
+        ),
+    ] = None,
+    experiments: ExperimentsOpt = None,
+    users: Annotated[
+        int | None, typer.Option("--users", help="Override the Locust users of every experiment.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for Locust's alert draws.")] = 0,
+    locustfile: Annotated[Path, typer.Option("--locustfile", help="Locust file.")] = Path(
+        "loadtests/locustfile.py"
+    ),
+    experiments_dir: Annotated[
+        Path, typer.Option("--experiments-dir", help="Holds <target>/<name>.json.")
+    ] = Path("experiments"),
+) -> None:
+    """Run a suite: per experiment, Locust load + `chaos run`; then report and SLO gate.
+
+    Exit code: 0 all objectives met, 1 an SLO violated, 2 bad input or harness failure,
+    130 interrupted (the partial run directory is still written).
+    """
+    config = SuiteConfig(
+        target=target,
+        profile=profile,
+        slo=slo,
+        runs_dir=runs_dir,
+        run_id=run_id,
+        weakness=_weakness(weakness),
+        state_dir=_state_dir(state_dir),
+        keep_stack=keep_stack,
+        experiments=_experiments(experiments),
+        users=users,
+        seed=seed,
+        locustfile=locustfile,
+        experiments_dir=experiments_dir,
+    )
+    outcome = run_suite(config)
+    raise typer.Exit(outcome.exit_code)
+
+
+# -- flaky -------------------------------------------------------------------------------------
+
+
+def gate_failures(run_dir: Path) -> list[str]:
+    """Objectives (with scope) that failed in ``run_dir/gate.json``; empty if none or no file."""
+    try:
+        data = json.loads((run_dir / "gate.json").read_text())
+    except (OSError, ValueError):
+        return []
+    rows: Any = data
+    if isinstance(data, dict):
+        for key in ("results", "verdicts", "objectives", "cases", "checks"):
+            if isinstance(data.get(key), list):
+                rows = data[key]
+                break
+    if not isinstance(rows, list):
+        return []
+    failed = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        verdict = str(row.get("status", row.get("verdict", ""))).lower()
+        passed = row.get("passed", row.get("ok"))
+        if passed is False or verdict in ("fail", "failed", "violated"):
+            name = row.get("objective") or row.get("name") or "?"
+            scope = row.get("scope")
+            if isinstance(scope, dict):
+                scope = "/".join(str(v) for v in scope.values() if v)
+            failed.append(f"{name} [{scope}]" if scope else str(name))
+    return failed
+
+
+def flaky_summary(outcomes: list[SuiteOutcome], profile: str, started_at: float) -> dict[str, Any]:
+    """Per run: exit code and failing objectives; per objective: how many runs it failed."""
+    runs = []
+    per_objective: dict[str, int] = {}
+    for outcome in outcomes:
+        failed = gate_failures(outcome.run_dir) if outcome.exit_code == 1 else []
+        for name in failed:
+            per_objective[name] = per_objective.get(name, 0) + 1
+        runs.append(
+            {
+                "run_id": outcome.run_dir.name,
+                "exit_code": outcome.exit_code,
+                "false_alarm": outcome.exit_code == 1,
+                "harness_error": outcome.exit_code == 2,
+                "failed_objectives": failed,
+            }
+        )
+    total = len(runs)
+    alarms = sum(1 for r in runs if r["false_alarm"])
+    return {
+        "profile": profile,
+        "started_at": started_at,
+        "ended_at": time.time(),
+        "runs": runs,
+        "total_runs": total,
+        "false_alarms": alarms,
+        "false_alarm_rate": alarms / total if total else None,
+        "harness_errors": sum(1 for r in runs if r["harness_error"]),
+        "per_objective": dict(sorted(per_objective.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def flaky_markdown(summary: dict[str, Any]) -> str:
+    lines = [
+        f"# Flakiness: {summary['total_runs']} run(s) of profile `{summary['profile']}`",
+        "",
+        f"False alarms (gate exit 1 against the reference agent): **{summary['false_alarms']}"
+        f"/{summary['total_runs']}**; harness errors (exit 2): {summary['harness_errors']}.",
+        "",
+        "| run | exit | failed objectives |",
+        "|---|---|---|",
+    ]
+    for run in summary["runs"]:
+        failed = ", ".join(run["failed_objectives"]) or "-"
+        lines.append(f"| {run['run_id']} | {run['exit_code']} | {failed} |")
+    if summary["per_objective"]:
+        lines += ["", "| objective [scope] | runs failed |", "|---|---|"]
+        lines += [f"| {name} | {count} |" for name, count in summary["per_objective"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def flaky(
+    runs: Annotated[int, typer.Option("--runs", help="How many suite runs.", min=1)] = 5,
+    target: TargetOpt = "local",
+    profile: ProfileOpt = "smoke",
+    slo: SloOpt = Path("slo.yaml"),
+    runs_dir: RunsDirOpt = Path("runs"),
+    state_dir: StateDirOpt = None,
+    experiments: ExperimentsOpt = None,
+    keep_stack: Annotated[
+        bool | None,
+        typer.Option("--keep-stack/--down-after", help="Keep or stop the stack at the end."),
+    ] = None,
+) -> None:
+    """Run the suite K times against the reference agent and count false alarms.
+
+    Every gate failure against the reference agent is a false alarm. Writes
+    runs/flaky-<utc time>.json and .md. Exit 0 when no run raised a false alarm, 1 otherwise,
+    2 on a harness error, 130 when interrupted.
+    """
+    started = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started))
+    outcomes: list[SuiteOutcome] = []
+    base = SuiteConfig(
+        target=target,
+        profile=profile,
+        slo=slo,
+        runs_dir=runs_dir,
+        state_dir=_state_dir(state_dir),
+        experiments=_experiments(experiments),
+        keep_stack=True,  # one stack for every run; stopped below if flaky started it
+    )
+    stack_existed = (base.state_dir / "stack.json").exists()
+    interrupted = False
+    out = runs_dir / f"flaky-{stamp}"
+    try:
+        for i in range(runs):
+            typer.echo(f"flaky: run {i + 1}/{runs}")
+            config = replace(base, run_id=f"{stamp}-flaky-{i + 1}", seed=i)
+            outcome = run_suite(config)
+            outcomes.append(outcome)
+            if outcome.interrupted:
+                interrupted = True
+                break
+    finally:
+        summary = flaky_summary(outcomes, profile, started)
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+        out.with_suffix(".md").write_text(flaky_markdown(summary))
+        if target == "local" and (
+            keep_stack is False or (keep_stack is None and not stack_existed)
+        ):
+            from stampede import stack
+
+            typer.echo(f"flaky: stopping the local stack in {base.state_dir}")
+            stack.down(base.state_dir)
+    typer.echo(flaky_markdown(summary))
+    typer.echo(f"flaky: wrote {out}.json and {out}.md")
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if summary["harness_errors"]:
+        raise typer.Exit(2)
+    raise typer.Exit(1 if summary["false_alarms"] else 0)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `stampede` app."""
+    """Add `suite` and `flaky` to the `stampede` app."""
+    app.command("suite")(suite)
+    app.command("flaky")(flaky)

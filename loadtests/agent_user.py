@@ -1,0 +1,186 @@
+"""``AgentUser``: the abstract Locust user that asks an agent about incidents and judges answers.
+
+Protocol per request: pick an incident with the user's seeded RNG, build the request with the
+target profile, send it with ``catch_response=True``, judge the reply into a
+:class:`~loadtests.profile.Verdict`, put the verdict in the request's ``context`` (the recorder
+reads it from the request event), then ``response.success()`` for correct / degraded / shed and
+``response.failure(reason)`` for wrong / error.
+
+Two load models:
+
+* closed (default, every shape but ``open``): each user runs the locustfile's tasks in a loop
+  with its ``wait_time``; a slow agent slows the load down.
+* open (``--stampede-shape open``): each user is an *arrival lane* that starts one task per
+  arrival on a schedule (Poisson or uniform at ``arrival_rate / lanes``), whether or not earlier
+  ones completed. A lane keeps at most ``lane_bound`` tasks in flight; an arrival beyond that
+  is not sent but recorded as a request named ``<name> (dropped)`` with outcome ``error``, so
+  Locust's counts and the CSV show it (the default bound is rate x timeout: past it, requests
+  would be timing out anyway).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import gevent
+from gevent.pool import Group
+from locust import FastHttpUser
+from locust.contrib.fasthttp import LocustBadStatusCode
+
+from loadtests import hooks
+from loadtests.profile import Reply, RequestSpec, TargetProfile, Verdict, load_profile
+from loadtests.recorder import CONTEXT_KEY
+from loadtests.settings import LoadSettings
+from loadtests.shape_math import next_gap
+from target_agent.toolbox.catalogue import Incident, catalogue
+
+hooks.install()
+logger = logging.getLogger(__name__)
+
+
+class DroppedArrival(Exception):
+    """An open-model arrival not sent because the lane's in-flight bound was reached."""
+
+
+@lru_cache(maxsize=8)
+def _profile(spec: str) -> TargetProfile:
+    return load_profile(spec)
+
+
+def describe_error(exc: BaseException | None, timeout_s: float) -> str:
+    """One line for a transport failure; timeouts say so."""
+    if exc is None:
+        return "no response"
+    if isinstance(exc, TimeoutError | socket.timeout | gevent.Timeout):
+        return f"timeout after {timeout_s:g} s ({type(exc).__name__}: {exc})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def reply_from(response: Any, timeout_s: float) -> Reply:
+    """A :class:`Reply` from a FastHttpUser response (catch_response mode)."""
+    status = int(getattr(response, "status_code", 0) or 0)
+    exc = response.request_meta.get("exception")
+    if status == 0:
+        return Reply(0, error=describe_error(exc or getattr(response, "error", None), timeout_s))
+    if exc is not None and not isinstance(exc, LocustBadStatusCode):
+        return Reply(status, error=describe_error(exc, timeout_s))  # e.g. body cut off
+    headers = {str(k).lower(): str(v) for k, v in (response.headers or {}).items()}
+    return Reply(status, bytes(response.content or b""), headers)
+
+
+class AgentUser(FastHttpUser):
+    """Abstract: subclass it in a locustfile and give it tasks and a ``wait_time``."""
+
+    abstract = True
+    #: How many answered investigation ids a user keeps for look-ups.
+    recent_ids_kept = 64
+
+    _numbers = itertools.count()
+
+    def __init__(self, environment: Any) -> None:
+        self.settings = LoadSettings.from_options(environment.parsed_options)
+        self.network_timeout = self.connection_timeout = self.settings.timeout_s
+        self.open_model = self.settings.shape == "open"
+        if self.open_model:
+            self.concurrency = self.settings.lane_bound
+        super().__init__(environment)
+        self.profile = _profile(self.settings.profile)
+        self.incidents: tuple[Incident, ...] = catalogue()
+        index = getattr(environment.runner, "worker_index", 0)
+        self.rng = random.Random(f"{self.settings.seed}:{index}:{next(self._numbers)}")
+        self.recent_ids: deque[str] = deque(maxlen=self.recent_ids_kept)
+        self._in_flight = Group()
+        self._arrival_tasks: list[Any] = list(self.tasks)
+        if self.open_model:
+            self.tasks = [AgentUser._open_arrivals]
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def investigate_incident(self) -> Verdict:
+        """Ask about a random incident and judge the answer against its true root cause."""
+        incident = self.rng.choice(self.incidents)
+        spec = self.profile.build(incident, f"{self.rng.getrandbits(64):016x}")
+        verdict = self.send(spec, lambda reply: self.profile.judge(incident, reply))
+        if verdict.investigation_id:
+            self.recent_ids.append(verdict.investigation_id)
+        return verdict
+
+    def look_up_investigation(self) -> Verdict:
+        """Fetch an earlier answer by id (404 = lost); investigates when there is none yet."""
+        spec = None
+        if self.recent_ids:
+            investigation_id = self.rng.choice(self.recent_ids)
+            spec = self.profile.lookup(investigation_id)
+        if spec is None:
+            return self.investigate_incident()
+        return self.send(spec, lambda reply: self.profile.judge_lookup(investigation_id, reply))
+
+    def send(self, spec: RequestSpec, judge: Callable[[Reply], Verdict]) -> Verdict:
+        """Send ``spec``, judge the reply, report it to Locust and hand the verdict on."""
+        with self.client.request(
+            spec.method,
+            spec.path,
+            name=spec.name,
+            json=spec.json,
+            headers=dict(spec.headers),
+            catch_response=True,
+        ) as response:
+            try:
+                verdict = judge(reply_from(response, self.settings.timeout_s))
+            except Exception as exc:  # a profile bug must not lose the request from the counts
+                logger.exception("profile %s failed to judge a reply", self.profile.name)
+                verdict = Verdict("error", f"profile failed to judge: {exc!r}", 0)
+            response.request_meta["context"][CONTEXT_KEY] = verdict
+            if verdict.failed:
+                response.failure(verdict.reason or verdict.outcome)
+            else:
+                response.success()
+        return verdict
+
+    # -- open model ------------------------------------------------------------------------
+
+    def _open_arrivals(self) -> None:
+        """Start one task per arrival, on schedule, until the user is stopped."""
+        rate, bound = self.settings.lane_rate, self.settings.lane_bound
+        next_at = time.monotonic()
+        while True:
+            next_at += next_gap(rate, self.rng, self.settings.arrivals)
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                gevent.sleep(delay)
+            if len(self._in_flight) >= bound:
+                self._record_dropped(bound)
+            else:
+                self._in_flight.spawn(self._one_arrival, self.rng.choice(self._arrival_tasks))
+
+    def _one_arrival(self, task: Any) -> None:
+        try:
+            task(self)
+        except Exception:
+            logger.exception("open-model task %s failed", getattr(task, "__name__", task))
+
+    def _record_dropped(self, bound: int) -> None:
+        spec = self.profile.build(self.rng.choice(self.incidents), "dropped")
+        reason = f"dropped: {bound} requests already in flight in this lane"
+        self.environment.events.request.fire(
+            request_type=spec.method,
+            name=f"{spec.name} (dropped)",
+            response_time=0.0,
+            response_length=0,
+            response=None,
+            context={CONTEXT_KEY: Verdict("error", reason, 0)},
+            exception=DroppedArrival(reason),
+            start_time=time.time(),
+            url=spec.path,
+        )
+
+    def on_stop(self) -> None:
+        self._in_flight.kill(block=False)

@@ -1,0 +1,1 @@
+"""Example target profiles for agents whose API differs from the reference agent's."""

@@ -1,0 +1,330 @@
+"""Target profiles: how to ask an agent about an incident, and how to judge its answer.
+
+A *target profile* is everything agent-specific the load generator needs: the endpoint, the
+request built from an incident of the catalogue, how to read the answer (status, root cause,
+tokens, cost, retries, replica) and how to turn it into one outcome of
+``correct | degraded | wrong | shed | error`` plus a human-readable reason. The reference agent's
+profile is :class:`TargetProfile` itself; an agent with another API gets a subclass that
+overrides :meth:`TargetProfile.build` and :meth:`TargetProfile.read` (see docs/loadtests.md and
+``loadtests/examples/diagnosis_profile.py``).
+
+Pure: no Locust, no I/O. Locust-side code turns a response into a :class:`Reply` and records the
+:class:`Verdict`.
+
+Exceptions::
+
+    ValueError
+    ├── ProfileError      a profile name or ``module:attr`` path that cannot be resolved
+    └── MalformedAnswer   a 200 body the profile cannot read (judged ``error``)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from target_agent.toolbox.catalogue import Incident
+
+OUTCOMES: tuple[str, ...] = ("correct", "degraded", "wrong", "shed", "error")
+#: Outcomes reported to Locust as failures (``response.failure(reason)``). ``shed`` is not one:
+#: refusing work with Retry-After under overload is the behaviour we want; its ratio is an SLO.
+FAILED_OUTCOMES: frozenset[str] = frozenset({"wrong", "error"})
+
+
+class ProfileError(ValueError):
+    """A target profile that cannot be resolved or is not a profile."""
+
+
+class MalformedAnswer(ValueError):
+    """A 200 answer whose body does not have the fields the profile needs."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What came back for one request, independent of the HTTP client.
+
+    ``status`` is the HTTP status, 0 when no response arrived; ``error`` then says why
+    (timeout, connection refused). Header names are lower-case.
+    """
+
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    error: str = ""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One HTTP request to send; ``name`` is the bounded label in Locust's stats."""
+
+    method: str
+    path: str
+    name: str
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An agent's answer, normalised: ``status`` is ``complete`` or ``degraded``."""
+
+    status: str
+    root_cause: str | None
+    investigation_id: str | None = None
+    tokens: int | None = None
+    cost_usd: float | None = None
+    retries: int | None = None
+    replica: str | None = None
+    missing_evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judged outcome of one request and the fields the recorder writes (None = unknown)."""
+
+    outcome: str
+    reason: str = ""
+    status: int = 0
+    tokens: int | None = None
+    cost_usd: float | None = None
+    retries: int | None = None
+    replica: str | None = None
+    investigation_id: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when Locust should count the request as a failure."""
+        return self.outcome in FAILED_OUTCOMES
+
+
+def _snippet(body: bytes, limit: int = 120) -> str:
+    text = body.decode("utf-8", errors="replace").replace("\n", " ").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _require(data: Mapping[str, Any], key: str) -> Any:
+    if key not in data:
+        raise MalformedAnswer(f"missing field '{key}'")
+    return data[key]
+
+
+def _typed(value: Any, key: str, kind: type | tuple[type, ...], nullable: bool = False) -> Any:
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise MalformedAnswer(f"field '{key}' is {value!r}, expected {_kind_name(kind)}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+class TargetProfile:
+    """The reference agent's profile; subclass it for another agent.
+
+    Override :meth:`build` (the request) and :meth:`read` (body -> :class:`Answer`); the judging
+    rules in :meth:`judge` / :meth:`judge_answer` then apply unchanged. Set ``lookup_path`` to
+    None when the agent has no way to fetch a stored answer.
+    """
+
+    name: str = "reference"
+    method: str = "POST"
+    path: str = "/investigate"
+    #: GET path of a stored answer, ``{id}`` is replaced; None disables look-ups.
+    lookup_path: str | None = "/investigations/{id}"
+    #: Statuses that mean "refused on purpose" when they carry Retry-After.
+    shed_statuses: frozenset[int] = frozenset({429, 503})
+    replica_header: str = "X-Served-By"
+
+    # -- the request -----------------------------------------------------------------------
+
+    def build(self, incident: Incident, key: str) -> RequestSpec:
+        """The request for ``incident``; ``key`` is a unique, seeded idempotency key."""
+        return RequestSpec(
+            self.method,
+            self.path,
+            f"{self.method} {self.path}",
+            json=incident.alert(),
+            headers={"Idempotency-Key": key},
+        )
+
+    def lookup(self, investigation_id: str) -> RequestSpec | None:
+        """The request fetching a stored answer, or None when the agent has none."""
+        if self.lookup_path is None:
+            return None
+        return RequestSpec(
+            "GET",
+            self.lookup_path.format(id=investigation_id),
+            f"GET {self.lookup_path}",
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, data: Any, reply: Reply) -> Answer:
+        """Read the reference agent's JSON answer; raise MalformedAnswer when it does not fit."""
+        if not isinstance(data, dict):
+            raise MalformedAnswer(f"answer is {type(data).__name__}, expected an object")
+        status = _require(data, "status")
+        if status not in ("complete", "degraded"):
+            raise MalformedAnswer(f"field 'status' is {status!r}, expected complete or degraded")
+        replica = data.get("replica") or reply.header(self.replica_header)
+        return Answer(
+            status=status,
+            root_cause=_typed(_require(data, "root_cause"), "root_cause", str, nullable=True),
+            investigation_id=_typed(_require(data, "investigation_id"), "investigation_id", str),
+            tokens=_typed(_require(data, "tokens"), "tokens", int),
+            cost_usd=float(_typed(_require(data, "cost_usd"), "cost_usd", (int, float))),
+            retries=_typed(_require(data, "retries"), "retries", int),
+            replica=str(replica) if replica else None,
+            missing_evidence=tuple(str(t) for t in data.get("missing_evidence") or ()),
+        )
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def judge_transport(self, reply: Reply) -> Verdict | None:
+        """The verdict when the reply is not a 200 answer (error or shed), else None."""
+        replica = reply.header(self.replica_header)
+        if reply.status == 0:
+            return Verdict("error", reply.error or "no response", 0)
+        if reply.status in self.shed_statuses:
+            retry_after = reply.header("Retry-After")
+            if retry_after:
+                reason = f"HTTP {reply.status}, Retry-After {retry_after}"
+                return Verdict("shed", reason, reply.status, replica=replica)
+            reason = f"HTTP {reply.status} without Retry-After"
+            return Verdict("error", reason, reply.status, replica=replica)
+        if reply.error:
+            return Verdict("error", reply.error, reply.status, replica=replica)
+        if reply.status != 200:
+            detail = _snippet(reply.body)
+            reason = f"HTTP {reply.status}: {detail}" if detail else f"HTTP {reply.status}"
+            return Verdict("error", reason, reply.status, replica=replica)
+        return None
+
+    def parse(self, reply: Reply) -> Any:
+        """The JSON body; raises MalformedAnswer."""
+        try:
+            return json.loads(reply.body)
+        except ValueError as exc:
+            raise MalformedAnswer(f"malformed JSON ({exc}): {_snippet(reply.body, 60)!r}") from exc
+
+    def judge(self, incident: Incident, reply: Reply) -> Verdict:
+        """Classify the answer to the request built for ``incident``."""
+        early = self.judge_transport(reply)
+        if early is not None:
+            return early
+        try:
+            answer = self.read(self.parse(reply), reply)
+        except MalformedAnswer as exc:
+            reason = f"malformed answer: {exc}"
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            reason = f"malformed answer: {type(exc).__name__} {exc}"
+        else:
+            return self.judge_answer(incident, answer, reply.status)
+        return Verdict("error", reason, reply.status, replica=reply.header(self.replica_header))
+        return self.judge_answer(incident, answer, reply.status)
+
+    def judge_answer(self, incident: Incident, answer: Answer, status: int = 200) -> Verdict:
+        """The outcome rules: a confident claim must match the ground truth."""
+        expected = incident.root_cause
+        base = Verdict(
+            "correct",
+            "",
+            status,
+            tokens=answer.tokens,
+            cost_usd=answer.cost_usd,
+            retries=answer.retries,
+            replica=answer.replica,
+            investigation_id=answer.investigation_id,
+        )
+        claim = answer.root_cause
+        if answer.status == "complete":
+            if claim is None:
+                return replace(
+                    base, outcome="error", reason="malformed answer: complete without a root cause"
+                )
+            if claim == expected:
+                return base
+            return replace(
+                base, outcome="wrong", reason=f"root cause '{claim}' != expected '{expected}'"
+            )
+        if claim is not None and claim != expected:
+            reason = f"degraded answer claims root cause '{claim}' != expected '{expected}'"
+            return replace(base, outcome="wrong", reason=reason)
+        missing = ", ".join(answer.missing_evidence)
+        reason = f"degraded: missing {missing}" if missing else "degraded"
+        return replace(base, outcome="degraded", reason=reason)
+
+    def judge_lookup(self, investigation_id: str, reply: Reply) -> Verdict:
+        """A stored answer must come back with the same id; 404 means it was lost."""
+        if reply.status == 404:
+            reason = f"investigation '{investigation_id}' lost: HTTP 404"
+            return Verdict("error", reason, 404, replica=reply.header(self.replica_header))
+        early = self.judge_transport(reply)
+        if early is not None:
+            return early
+        replica = reply.header(self.replica_header)
+        try:
+            data = self.parse(reply)
+            got = data.get("investigation_id") if isinstance(data, dict) else None
+        except MalformedAnswer as exc:
+            return Verdict("error", f"malformed answer: {exc}", reply.status, replica=replica)
+        # a look-up costs no tokens; the stored record's cost belongs to the investigation row
+        verdict = Verdict("correct", "", reply.status, 0, 0.0, 0, replica, investigation_id)
+        if got != investigation_id:
+            reason = f"look-up of '{investigation_id}' returned investigation {got!r}"
+            return replace(verdict, outcome="error", reason=reason, investigation_id=None)
+        return verdict
+
+
+#: Profiles selectable by name; anything else is a ``module:attr`` path.
+PROFILES: dict[str, type[TargetProfile]] = {"reference": TargetProfile}
+
+
+def load_profile(spec: str) -> TargetProfile:
+    """A profile by name (``reference``) or by ``package.module:attr``.
+
+    ``attr`` (dotted attributes allowed) may be a profile instance, a profile class or a
+    zero-argument factory. Raises ProfileError saying what was wrong.
+    """
+    spec = (spec or "reference").strip()
+    if spec in PROFILES:
+        return PROFILES[spec]()
+    if ":" not in spec:
+        known = ", ".join(sorted(PROFILES))
+        raise ProfileError(f"unknown profile '{spec}': expected one of {known} or module:attr")
+    module_name, _, attr_path = spec.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ProfileError(f"profile '{spec}': cannot import '{module_name}': {exc}") from exc
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise ProfileError(f"profile '{spec}': '{module_name}' has no '{attr_path}'") from exc
+    if isinstance(obj, type) or (callable(obj) and not _is_profile(obj)):
+        try:
+            obj = obj()
+        except TypeError as exc:
+            raise ProfileError(f"profile '{spec}': cannot call {attr_path}(): {exc}") from exc
+    if not _is_profile(obj):
+        raise ProfileError(
+            f"profile '{spec}' is a {type(obj).__name__}, expected a profile "
+            "(methods build, judge, lookup, judge_lookup; subclass loadtests.profile.TargetProfile)"
+        )
+    return obj
+
+
+def _is_profile(obj: Any) -> bool:
+    return not isinstance(obj, type) and all(
+        callable(getattr(obj, m, None)) for m in ("build", "judge", "lookup", "judge_lookup")
+    )

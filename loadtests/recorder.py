@@ -1,0 +1,236 @@
+"""The per-request recorder: one ``requests.csv`` row per Locust request event.
+
+The row count equals Locust's request count because both come from the same place: the
+``request`` event. Locust counts every fired event (successes, failures, connection errors) and
+:func:`attach` writes one row for each. The outcome reaches the event in its ``context`` dict
+under :data:`CONTEXT_KEY` (``AgentUser`` puts a :class:`~loadtests.profile.Verdict` there before
+the ``catch_response`` block reports the request); an event without one — a request some other
+user class made — is recorded as ``error`` when Locust saw an exception, else ``correct``.
+
+Rows are buffered and written every :data:`FLUSH_ROWS` rows or :data:`FLUSH_S` seconds, and at
+``test_stop``; ``close()`` (at ``quitting``, see ``loadtests.hooks``) writes the rest, and a
+request reported after that is appended directly. In distributed mode every worker writes its own
+``<stem>.worker-<index>.csv`` beside the configured path; the master writes nothing
+(``loadtests.merge`` joins the worker files).
+
+No Locust import: :func:`attach` receives Locust's ``events`` object.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from loadtests.profile import Verdict
+from loadtests.settings import LoadSettings
+
+COLUMNS: tuple[str, ...] = (
+    "ts",
+    "latency_ms",
+    "name",
+    "status",
+    "outcome",
+    "tokens",
+    "cost_usd",
+    "retries",
+    "replica",
+    "experiment",
+    "error",
+)
+CONTEXT_KEY = "stampede"
+FLUSH_ROWS = 1000
+FLUSH_S = 5.0
+MAX_ERROR_CHARS = 300
+
+logger = logging.getLogger(__name__)
+
+
+def worker_path(path: str | Path, worker_index: int) -> Path:
+    """Where a worker writes: ``runs/x/requests.csv``, 3 -> ``runs/x/requests.worker-3.csv``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.worker-{worker_index}{path.suffix or '.csv'}")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(round(value, 9))
+    return str(value)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def build_row(
+    *,
+    name: str,
+    start_time: float | None,
+    response_time: float | None,
+    response: Any = None,
+    context: dict[str, Any] | None = None,
+    exception: BaseException | None = None,
+    experiment: str = "",
+) -> list[str]:
+    """The CSV cells (in :data:`COLUMNS` order) for one request event."""
+    verdict = (context or {}).get(CONTEXT_KEY)
+    if isinstance(verdict, Verdict):
+        status: int = verdict.status
+        outcome = verdict.outcome
+        tokens, cost, retries, replica = (
+            verdict.tokens,
+            verdict.cost_usd,
+            verdict.retries,
+            verdict.replica,
+        )
+        error = verdict.reason if verdict.outcome != "correct" else ""
+    else:
+        status = int(getattr(response, "status_code", 0) or 0)
+        outcome = "error" if exception is not None else "correct"
+        tokens = cost = retries = replica = None
+        error = "" if exception is None else f"{type(exception).__name__}: {exception}"
+    ts = start_time if start_time is not None else time.time()
+    return [
+        f"{ts:.6f}",
+        f"{(response_time or 0.0):.3f}",
+        name,
+        str(status),
+        outcome,
+        _cell(tokens),
+        _cell(cost),
+        _cell(retries),
+        _cell(replica),
+        experiment,
+        _one_line(error),
+    ]
+
+
+class RequestRecorder:
+    """Buffered CSV writer with the contract's header; ``open`` truncates, ``close`` flushes."""
+
+    def __init__(self, flush_rows: int = FLUSH_ROWS, flush_s: float = FLUSH_S) -> None:
+        self.flush_rows = flush_rows
+        self.flush_s = flush_s
+        self.path: Path | None = None
+        self.rows_written = 0
+        self._buffer: list[list[str]] = []
+        self._file: IO[str] | None = None
+        self._writer: Any = None
+        self._last_flush = time.monotonic()
+
+    @property
+    def is_open(self) -> bool:
+        return self._file is not None
+
+    def open(self, path: str | Path) -> None:
+        self.close()
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(COLUMNS)
+        self._file.flush()
+        self.rows_written = 0
+        self._last_flush = time.monotonic()
+
+    def record(self, row: list[str]) -> None:
+        if self._file is None:
+            if self.path is not None:  # a straggler after close(): append it, lose nothing
+                with open(self.path, "a", newline="", encoding="utf-8") as handle:
+                    csv.writer(handle).writerow(row)
+                self.rows_written += 1
+            return
+        self._buffer.append(row)
+        if (
+            len(self._buffer) >= self.flush_rows
+            or time.monotonic() - self._last_flush >= self.flush_s
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._file is None:
+            return
+        if self._buffer:
+            self._writer.writerows(self._buffer)
+            self.rows_written += len(self._buffer)
+            self._buffer.clear()
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        if self._file is None:
+            return
+        self.flush()
+        self._file.close()
+        self._file = None
+        self._writer = None
+
+
+def _role(environment: Any) -> tuple[str, int]:
+    """``("master"|"worker"|"local", worker_index)`` of this Locust process."""
+    options = getattr(environment, "parsed_options", None)
+    if getattr(options, "master", False):
+        return "master", -1
+    runner = getattr(environment, "runner", None)
+    if getattr(options, "worker", False):
+        return "worker", int(getattr(runner, "worker_index", -1))
+    return "local", 0
+
+
+def attach(events: Any, recorder: RequestRecorder | None = None) -> RequestRecorder:
+    """Record every request event into ``recorder`` (opened at test start); returns it.
+
+    The caller closes it at quitting (``loadtests.hooks`` does, after stopping the runner).
+    """
+    recorder = recorder or RequestRecorder()
+    state: dict[str, str] = {"experiment": ""}
+
+    def on_test_start(environment: Any, **_: Any) -> None:
+        settings = LoadSettings.from_options(environment.parsed_options)
+        role, index = _role(environment)
+        if not settings.requests_csv or role == "master":
+            return
+        path = Path(settings.requests_csv)
+        if role == "worker":
+            if index < 0:
+                index = 0
+                logger.warning("worker index unknown, writing %s", worker_path(path, index))
+            path = worker_path(path, index)
+        state["experiment"] = settings.experiment
+        recorder.open(path)
+        logger.info("recording requests to %s", path)
+
+    def on_request(
+        request_type: str = "",
+        name: str = "",
+        response_time: float | None = None,
+        response: Any = None,
+        context: dict[str, Any] | None = None,
+        exception: BaseException | None = None,
+        start_time: float | None = None,
+        **_: Any,
+    ) -> None:
+        recorder.record(
+            build_row(
+                name=name,
+                start_time=start_time,
+                response_time=response_time,
+                response=response,
+                context=context,
+                exception=exception,
+                experiment=state["experiment"],
+            )
+        )
+
+    def on_test_stop(**_: Any) -> None:
+        recorder.flush()
+
+    events.test_start.add_listener(on_test_start)
+    events.request.add_listener(on_request)
+    events.test_stop.add_listener(on_test_stop)
+    return recorder

@@ -1,0 +1,96 @@
+"""Every SLI's name, unit, the scopes where it is defined and a one-line definition.
+
+Scopes: ``run`` (the whole run), and per experiment ``all`` (its whole window), ``baseline``,
+``fault``, ``recovery``. docs/slo.md carries the full definitions; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCOPE_KINDS = ("run", "all", "baseline", "fault", "recovery")
+_EVERY = frozenset(SCOPE_KINDS)
+
+
+@dataclass(frozen=True)
+class SliSpec:
+    """One SLI: where it is defined and what it means."""
+
+    name: str
+    unit: str
+    scopes: frozenset[str]
+    description: str
+
+
+def _spec(name: str, unit: str, description: str, scopes: frozenset[str] = _EVERY) -> SliSpec:
+    return SliSpec(name, unit, scopes, description)
+
+
+SLIS: dict[str, SliSpec] = {
+    s.name: s
+    for s in (
+        _spec("requests", "count", "requests started in the scope"),
+        _spec("duration_s", "s", "length of the scope's time window"),
+        _spec("success_ratio", "ratio", "(correct + degraded) / requests"),
+        _spec("correct_ratio", "ratio", "correct / requests"),
+        _spec("degraded_ratio", "ratio", "degraded / requests"),
+        _spec("wrong_ratio", "ratio", "wrong / requests"),
+        _spec("shed_ratio", "ratio", "shed / requests"),
+        _spec("error_ratio", "ratio", "error / requests"),
+        _spec("latency_p50_ms", "ms", "nearest-rank 50th percentile of latency_ms, all outcomes"),
+        _spec("latency_p95_ms", "ms", "nearest-rank 95th percentile of latency_ms, all outcomes"),
+        _spec("latency_p99_ms", "ms", "nearest-rank 99th percentile of latency_ms, all outcomes"),
+        _spec("throughput_rps", "req/s", "requests / duration_s"),
+        _spec("goodput_rps", "req/s", "correct requests with latency_ms <= objective / duration_s"),
+        _spec("tokens_per_success", "tokens", "sum(tokens) over all requests / successes"),
+        _spec("cost_per_success_usd", "USD", "sum(cost_usd) over all requests / successes"),
+        _spec(
+            "cost_amplification",
+            "x",
+            "cost_per_success_usd in this phase / in the baseline phase of the same experiment",
+        ),
+        _spec(
+            "cost_amplification_vs_baseline_experiment",
+            "x",
+            "cost_per_success_usd in this phase / in the whole window of experiment 'baseline'",
+        ),
+        _spec("retries_per_request", "retries", "sum(retries) in requests.csv / requests"),
+        _spec(
+            "sampled_retries_per_request",
+            "retries",
+            "increase of samples.csv retries_total (all dependencies) / requests",
+        ),
+        _spec("max_breaker_state", "state", "max breaker_state sample, any dependency"),
+        _spec("max_replicas", "replicas", "max replicas sample"),
+        _spec(
+            "recovery_time_s",
+            "s",
+            "fault end -> first second of a sustained per-second success ratio at objective",
+            frozenset({"run", "all", "recovery"}),
+        ),
+        _spec(
+            "recovered",
+            "bool",
+            "whether recovery_time_s found a sustained recovery",
+            frozenset({"run", "all", "recovery"}),
+        ),
+        _spec(
+            "lost_investigations",
+            "count",
+            "run.json experiments[].checks.lost_investigations",
+            frozenset({"run", "all"}),
+        ),
+        _spec(
+            "scale_out_time_s",
+            "s",
+            "fault start -> first replicas sample above the pre-fault count",
+            frozenset({"run", "all"}),
+        ),
+        _spec(
+            "scaled_out",
+            "bool",
+            "whether scale_out_time_s found a scale-out",
+            frozenset({"run", "all"}),
+        ),
+    )
+}

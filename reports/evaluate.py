@@ -1,0 +1,125 @@
+"""``evaluate(summary, slo) -> cases``: one verdict per objective and concrete scope (pure).
+
+Verdicts: ``PASS``, ``FAIL``, ``N/A`` (the scope is not in this run: an experiment that did not
+run) and ``SKIP`` (the value is missing and the objective says ``missing: skip``). A missing
+value with ``missing: fail`` (the default) is a ``FAIL``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from reports.catalogue import SLIS
+from reports.phases import ALL
+from reports.slis import Summary, Value
+from reports.slo import Objective, Slo
+
+PASS, FAIL, NA, SKIP = "PASS", "FAIL", "N/A", "SKIP"
+VERDICTS = (PASS, FAIL, NA, SKIP)
+_REL, _ABS = 1e-9, 1e-12
+
+
+@dataclass(frozen=True)
+class Case:
+    """One objective evaluated in one concrete scope."""
+
+    objective: Objective
+    experiment: str | None
+    phase: str | None
+    value: Value
+    verdict: str
+    message: str
+
+    @property
+    def scope_label(self) -> str:
+        return "run" if self.experiment is None else f"{self.experiment}/{self.phase}"
+
+    @property
+    def target(self) -> str:
+        return f"{self.objective.op} {fmt(self.objective.threshold)}"
+
+
+def fmt(value: Value) -> str:
+    """A value as shown in tables and messages (6 significant digits, ``null`` for None)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def compare(value: float | bool, op: str, threshold: float | bool) -> bool:
+    """``value op threshold``; equality is within 1e-9 relative (float sums are not exact)."""
+    if isinstance(value, bool) or isinstance(threshold, bool):
+        equal = bool(value) == bool(threshold)
+        return equal if op == "==" else not equal if op == "!=" else False
+    a, b = float(value), float(threshold)
+    equal = math.isclose(a, b, rel_tol=_REL, abs_tol=_ABS)
+    return {
+        "<": a < b and not equal,
+        "<=": a < b or equal,
+        ">": a > b and not equal,
+        ">=": a > b or equal,
+        "==": equal,
+        "!=": not equal,
+    }[op]
+
+
+def _phases(summary: Summary, experiment: str, objective: Objective) -> list[str]:
+    if objective.scope.phase != "*":
+        return [objective.scope.phase]
+    allowed = SLIS[objective.sli].scopes
+    exp = summary.experiments[experiment]
+    present = exp.phases.phase_names or (ALL,)
+    return [p for p in present if p in allowed] or [ALL]
+
+
+def _case(summary: Summary, o: Objective, experiment: str | None, phase: str | None) -> Case:
+    scope = summary.scope(experiment, phase)
+    if scope is None:
+        assert experiment is not None
+        notes = "; ".join(summary.experiments[experiment].phases.notes)
+        value, reason = None, f"experiment has no {phase} phase ({notes or 'no journal'})"
+    else:
+        value, reason = scope.values.get(o.sli), scope.reasons.get(o.sli, "")
+    label = "run" if experiment is None else f"{experiment}/{phase}"
+    target = f"{o.op} {fmt(o.threshold)}"
+    if value is None:
+        verdict = FAIL if o.missing == "fail" else SKIP
+        message = f"{o.sli} missing in {label}: {reason} (missing: {o.missing})"
+    elif compare(value, o.op, o.threshold):
+        verdict, message = PASS, f"{o.sli} = {fmt(value)} in {label}, objective {target}"
+    else:
+        verdict = FAIL
+        message = f"{o.sli} = {fmt(value)} in {label}, expected {target}"
+    return Case(o, experiment, phase, value, verdict, message)
+
+
+def evaluate(summary: Summary, slo: Slo) -> list[Case]:
+    """Expand every objective's scope over this run and judge each concrete scope."""
+    cases: list[Case] = []
+    names = list(summary.experiments)
+    for o in slo.objectives:
+        if o.scope.experiments is None:
+            cases.append(_case(summary, o, None, None))
+            continue
+        wanted = names if o.scope.experiments == ("*",) else list(o.scope.experiments)
+        if not wanted:
+            message = "no experiment in this run"
+            cases.append(Case(o, "*", o.scope.phase, None, NA, message))
+        for experiment in wanted:
+            if experiment not in summary.experiments:
+                message = f"experiment {experiment!r} is not in this run"
+                cases.append(Case(o, experiment, o.scope.phase, None, NA, message))
+                continue
+            for phase in _phases(summary, experiment, o):
+                cases.append(_case(summary, o, experiment, phase))
+    return cases
+
+
+def exit_code(cases: list[Case]) -> int:
+    """0 when nothing failed, 1 when any case failed."""
+    return 1 if any(c.verdict == FAIL for c in cases) else 0

@@ -1,0 +1,157 @@
+"""The SLO gate: ``run_gate(run_dir, slo_path) -> GateResult`` plus its text, JUnit and Markdown.
+
+``run_gate`` reads the run directory and the SLO file, evaluates, and writes ``junit.xml``,
+``summary.md`` and ``gate.json`` (into the run directory unless other paths are given). Bad
+input raises ``ReportsError`` (exit 2 at the CLI); ``GateResult.exit_code`` is 0 or 1.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reports.evaluate import FAIL, NA, PASS, SKIP, VERDICTS, Case, evaluate, exit_code, fmt
+from reports.load import RunFrames, load
+from reports.serialize import dumps, gate_to_dict, run_facts
+from reports.slis import Summary, summarize
+from reports.slo import Slo, load_slo
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate decided; ``paths`` are the files it wrote."""
+
+    cases: tuple[Case, ...]
+    exit_code: int
+    table_text: str
+    summary: Summary
+    slo: Slo
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+
+def _counts(cases: list[Case]) -> str:
+    return ", ".join(f"{sum(c.verdict == v for c in cases)} {v}" for v in VERDICTS)
+
+
+def table_text(cases: list[Case]) -> str:
+    """A plain-text table: objective, scope, value, target, verdict; then the counts."""
+    header = ("objective", "scope", "value", "target", "verdict")
+    rows = [(c.objective.name, c.scope_label, fmt(c.value), c.target, c.verdict) for c in cases]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), line]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    verdict = "FAIL" if exit_code(cases) else "PASS"
+    out.append(f"gate: {verdict} ({_counts(cases)})")
+    return "\n".join(out)
+
+
+def junit_xml(cases: list[Case], suite: str = "stampede.slo") -> str:
+    """JUnit XML: one testcase per objective and scope; FAIL -> failure, N/A/SKIP -> skipped."""
+    root = ET.Element("testsuites", name="stampede")
+    ts = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(cases)),
+        failures=str(sum(c.verdict == FAIL for c in cases)),
+        errors="0",
+        skipped=str(sum(c.verdict in (NA, SKIP) for c in cases)),
+        time="0",
+    )
+    for c in cases:
+        tc = ET.SubElement(
+            ts,
+            "testcase",
+            classname=f"slo.{c.experiment or 'run'}",
+            name=f"{c.objective.name} [{c.scope_label}]",
+            time="0",
+        )
+        if c.verdict == FAIL:
+            failure = ET.SubElement(tc, "failure", message=c.message, type="SLOViolation")
+            failure.text = f"{c.objective.sli} {c.target}: value {fmt(c.value)}\n{c.message}"
+        elif c.verdict in (NA, SKIP):
+            ET.SubElement(tc, "skipped", message=f"{c.verdict}: {c.message}")
+        else:
+            ET.SubElement(tc, "system-out").text = c.message
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def summary_markdown(cases: list[Case], frames: RunFrames) -> str:
+    """Markdown for CI job summaries: verdict, run facts, failures first, then every case."""
+    facts = run_facts(frames)
+    verdict = "FAIL" if exit_code(cases) else "PASS"
+    icon = {PASS: "✅", FAIL: "❌", NA: "⚪", SKIP: "⏭️"}
+    lines = [
+        f"# SLO gate: {verdict}",
+        "",
+        f"Run `{facts['run_id']}` — target `{facts['target']}`, profile `{facts['profile']}`, "
+        f"weakness `{facts['weakness'] or 'none'}`, git `{facts['git_sha'] or '?'}`.",
+        "",
+        f"{_counts(cases)}.",
+        "",
+    ]
+    failed = [c for c in cases if c.verdict == FAIL]
+    if failed:
+        lines += ["## Violations", ""]
+        lines += [
+            f"- **{_md(c.objective.name)}** [{c.scope_label}]: {_md(c.message)}" for c in failed
+        ]
+        lines.append("")
+    lines += [
+        "## All objectives",
+        "",
+        "| | objective | scope | value | target | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {icon[c.verdict]} | {_md(c.objective.name)} | {c.scope_label} | {fmt(c.value)} | "
+        f"`{c.target}` | {c.verdict} |"
+        for c in cases
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_run(run_dir: Path | str, slo_path: Path | str) -> tuple[RunFrames, Summary, Slo]:
+    """Load the SLO file first (cheap, most likely wrong), then the run, then the SLIs."""
+    slo = load_slo(slo_path)
+    frames = load(run_dir)
+    return frames, summarize(frames, slo.params), slo
+
+
+def run_gate(
+    run_dir: Path | str,
+    slo_path: Path | str,
+    *,
+    junit_path: Path | str | None = None,
+    summary_path: Path | str | None = None,
+    gate_json_path: Path | str | None = None,
+    write: bool = True,
+) -> GateResult:
+    """Evaluate ``slo_path`` on ``run_dir``; write junit.xml, summary.md and gate.json."""
+    frames, summary, slo = evaluate_run(run_dir, slo_path)
+    cases = evaluate(summary, slo)
+    code = exit_code(cases)
+    paths: dict[str, Path] = {}
+    if write:
+        run = Path(run_dir)
+        paths = {
+            "junit": Path(junit_path) if junit_path else run / "junit.xml",
+            "summary_md": Path(summary_path) if summary_path else run / "summary.md",
+            "gate_json": Path(gate_json_path) if gate_json_path else run / "gate.json",
+        }
+        paths["junit"].write_text(junit_xml(cases), encoding="utf-8")
+        paths["summary_md"].write_text(summary_markdown(cases, frames), encoding="utf-8")
+        data = gate_to_dict(cases, summary, frames, str(slo_path), code)
+        paths["gate_json"].write_text(dumps(data), encoding="utf-8")
+    return GateResult(tuple(cases), code, table_text(cases), summary, slo, paths)

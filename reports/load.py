@@ -1,0 +1,291 @@
+"""Read a run directory (docs/contracts.md, "Run directory") into validated frames.
+
+``load(run_dir) -> RunFrames`` is the only place that reads the run directory; everything after
+it is pure. Malformed input raises ``ReportsError`` with one line naming the file, the line or
+field, and the problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reports.errors import ReportsError, where
+
+REQUEST_COLUMNS = (
+    "ts",
+    "latency_ms",
+    "name",
+    "status",
+    "outcome",
+    "tokens",
+    "cost_usd",
+    "retries",
+    "replica",
+    "experiment",
+    "error",
+)
+SAMPLE_COLUMNS = ("ts", "experiment", "metric", "label", "value")
+OUTCOMES = ("correct", "degraded", "wrong", "shed", "error")
+# Numeric request columns; only `ts` must be present on every row.
+_REQUEST_NUMERIC = ("ts", "latency_ms", "status", "tokens", "cost_usd", "retries")
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """One entry of run.json ``experiments`` (times in epoch seconds)."""
+
+    name: str
+    started_at: float
+    ended_at: float
+    journal: str
+    file: str | None = None
+    status: str | None = None
+    deviated: bool | None = None
+    checks: dict[str, Any] = field(default_factory=dict)
+    load: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunFrames:
+    """Everything a run directory holds, validated; ``journals[name]`` is None when missing."""
+
+    run_dir: Path
+    run: dict[str, Any]
+    started_at: float
+    ended_at: float
+    experiments: tuple[ExperimentRecord, ...]
+    requests: pd.DataFrame
+    samples: pd.DataFrame
+    journals: dict[str, dict[str, Any] | None]
+    notes: tuple[str, ...] = ()
+
+    def experiment(self, name: str) -> ExperimentRecord | None:
+        return next((e for e in self.experiments if e.name == name), None)
+
+
+def load(run_dir: Path | str) -> RunFrames:
+    """Read and validate ``run.json``, ``requests.csv``, ``samples.csv`` and the journals."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ReportsError(f"{run_dir}: run directory not found")
+    notes: list[str] = []
+    run = _read_json(run_dir / "run.json", required=True)
+    assert run is not None
+    requests = read_requests(run_dir / "requests.csv")
+    samples = read_samples(run_dir / "samples.csv")
+    if not (run_dir / "samples.csv").is_file():
+        notes.append("samples.csv missing: breaker, replica and sampled-retry SLIs are null")
+    started_at, ended_at = _run_window(run_dir / "run.json", run, requests)
+    experiments = _experiments(run_dir / "run.json", run, requests)
+    journals: dict[str, dict[str, Any] | None] = {}
+    for exp in experiments:
+        journal = _read_json(run_dir / exp.journal, required=False)
+        if journal is not None and not isinstance(journal, dict):
+            raise ReportsError(f"{run_dir / exp.journal}: expected a JSON object (a journal)")
+        journals[exp.name] = journal
+    known = {e.name for e in experiments}
+    stray = sorted(set(requests["experiment"]) - known - {""})
+    if stray:
+        notes.append(
+            f"requests.csv names experiments not in run.json (counted in the run scope only): "
+            f"{', '.join(stray)}"
+        )
+    return RunFrames(
+        run_dir=run_dir,
+        run=run,
+        started_at=started_at,
+        ended_at=ended_at,
+        experiments=experiments,
+        requests=requests,
+        samples=samples,
+        journals=journals,
+        notes=tuple(notes),
+    )
+
+
+def _read_json(path: Path, *, required: bool) -> Any:
+    if not path.is_file():
+        if required:
+            raise ReportsError(f"{path}: file not found")
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReportsError(
+            f"{where(path, exc.lineno)}: invalid JSON: {exc.msg} (column {exc.colno})"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportsError(f"{path}: cannot read: {exc}") from exc
+
+
+def _number(value: Any) -> float | None:
+    """A finite JSON number (bools excluded), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _run_window(path: Path, run: Any, requests: pd.DataFrame) -> tuple[float, float]:
+    if not isinstance(run, dict):
+        raise ReportsError(f"{path}: expected a JSON object, got {type(run).__name__}")
+    bounds = []
+    for key in ("started_at", "ended_at"):
+        raw = run.get(key)
+        value = _number(raw)
+        if raw is not None and value is None:
+            raise ReportsError(f"{path}: {key}: expected a number (epoch s), got {raw!r}")
+        bounds.append(value)
+    ts = requests["ts"]
+    start = bounds[0] if bounds[0] is not None else (float(ts.min()) if len(ts) else 0.0)
+    end = bounds[1] if bounds[1] is not None else (float(ts.max()) if len(ts) else start)
+    if end < start:
+        raise ReportsError(f"{path}: ended_at {end} is before started_at {start}")
+    return start, end
+
+
+def _experiments(
+    path: Path, run: dict[str, Any], requests: pd.DataFrame
+) -> tuple[ExperimentRecord, ...]:
+    raw = run.get("experiments", [])
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise ReportsError(f"{path}: experiments: expected a list, got {type(raw).__name__}")
+    out: list[ExperimentRecord] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        at = f"{path}: experiments[{i}]"
+        if not isinstance(item, dict):
+            raise ReportsError(f"{at}: expected an object, got {type(item).__name__}")
+        name = item.get("name")
+        if not isinstance(name, str) or not name:
+            raise ReportsError(f"{at}.name: expected a non-empty string, got {name!r}")
+        if name in seen:
+            raise ReportsError(f"{at}.name: duplicate experiment {name!r}")
+        seen.add(name)
+        times: dict[str, float | None] = {}
+        for key in ("started_at", "ended_at"):
+            value = _number(item.get(key))
+            if item.get(key) is not None and value is None:
+                raise ReportsError(
+                    f"{at}.{key}: expected a number (epoch s), got {item.get(key)!r}"
+                )
+            times[key] = value
+        own = requests.loc[requests["experiment"] == name, "ts"]
+        start = times["started_at"]
+        end = times["ended_at"]
+        if start is None:
+            if not len(own):
+                raise ReportsError(f"{at}.started_at: missing and no request to infer it from")
+            start = float(own.min())
+        if end is None:
+            end = float(own.max()) if len(own) else start
+        if end < start:
+            raise ReportsError(f"{at}: ended_at {end} is before started_at {start}")
+        journal = item.get("journal") or f"chaos/{name}/journal.json"
+        if not isinstance(journal, str):
+            raise ReportsError(f"{at}.journal: expected a path string, got {journal!r}")
+        checks = item.get("checks") or {}
+        if not isinstance(checks, dict):
+            raise ReportsError(f"{at}.checks: expected an object, got {checks!r}")
+        deviated = item.get("deviated")
+        out.append(
+            ExperimentRecord(
+                name=name,
+                started_at=start,
+                ended_at=end,
+                journal=journal,
+                file=item.get("file") if isinstance(item.get("file"), str) else None,
+                status=item.get("status") if isinstance(item.get("status"), str) else None,
+                deviated=deviated if isinstance(deviated, bool) else None,
+                checks=checks,
+                load=item.get("load") if isinstance(item.get("load"), dict) else {},
+            )
+        )
+    return tuple(out)
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.EmptyDataError as exc:
+        raise ReportsError(
+            f"{path}: empty file (expected a header line: {','.join(columns)})"
+        ) from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportsError(f"{path}: cannot parse CSV: {first}") from exc
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ReportsError(
+            f"{path}: missing columns: {', '.join(missing)} (expected {','.join(columns)})"
+        )
+    return frame[list(columns)].copy()
+
+
+def _csv_line(path: Path, row: int) -> int:
+    """The 1-based file line where data row ``row`` (0-based) starts (quoted newlines count)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        line = reader.line_num + 1
+        for i, _ in enumerate(reader):
+            if i == row:
+                return line
+            line = reader.line_num + 1
+    return line
+
+
+def _numeric(path: Path, frame: pd.DataFrame, column: str, *, required: bool) -> pd.Series:
+    text = frame[column].astype(str).str.strip()
+    values = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = values.isna() & ((text != "") | required)
+    if bool(bad.any()):
+        row = int(bad.to_numpy().nonzero()[0][0])
+        shown = text.iloc[row]
+        problem = "is missing" if shown == "" else f"{shown!r} is not a number"
+        raise ReportsError(f"{where(path, _csv_line(path, row))}: {column}: {problem}")
+    return values
+
+
+def read_requests(path: Path) -> pd.DataFrame:
+    """``requests.csv`` with numeric columns as floats (NaN when empty) and outcomes checked."""
+    if not path.is_file():
+        raise ReportsError(f"{path}: file not found (every run directory has requests.csv)")
+    frame = _read_csv(path, REQUEST_COLUMNS)
+    for column in _REQUEST_NUMERIC:
+        frame[column] = _numeric(path, frame, column, required=column == "ts")
+    outcome = frame["outcome"].astype(str).str.strip()
+    bad = ~outcome.isin(OUTCOMES)
+    if bool(bad.any()):
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise ReportsError(
+            f"{where(path, _csv_line(path, row))}: outcome: {outcome.iloc[row]!r} is not one "
+            f"of {', '.join(OUTCOMES)}"
+        )
+    frame["outcome"] = outcome
+    for column in ("name", "replica", "experiment", "error"):
+        frame[column] = frame[column].astype(str)
+    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def read_samples(path: Path) -> pd.DataFrame:
+    """``samples.csv`` (long format) or an empty frame with its columns when absent."""
+    if not path.is_file():
+        empty = pd.DataFrame({c: pd.Series(dtype=float) for c in ("ts", "value")})
+        for column in ("experiment", "metric", "label"):
+            empty[column] = pd.Series(dtype=str)
+        return empty[list(SAMPLE_COLUMNS)]
+    frame = _read_csv(path, SAMPLE_COLUMNS)
+    frame["ts"] = _numeric(path, frame, "ts", required=True)
+    frame["value"] = _numeric(path, frame, "value", required=True)
+    for column in ("experiment", "metric", "label"):
+        frame[column] = frame[column].astype(str)
+    return frame.sort_values("ts", kind="stable").reset_index(drop=True)

@@ -1,0 +1,340 @@
+"""``summarize(frames, params) -> Summary``: every SLI per run, experiment and phase (pure).
+
+Definitions are in docs/slo.md. A value that cannot be computed is None and ``reasons[name]``
+says why (no requests, no successful request, no journal, no samples...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reports.catalogue import SCOPE_KINDS, SLIS
+from reports.load import RunFrames
+from reports.phases import ALL, ExperimentPhases, experiment_phases
+
+Value = float | int | bool | None
+PERCENTILE_METHOD = "inverted_cdf"  # nearest rank: an observed value, never interpolated
+BASELINE_EXPERIMENT = "baseline"
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class SliParams:
+    """Objectives some SLIs depend on (set under ``params:`` in the SLO file)."""
+
+    goodput_latency_ms: float = 2000.0
+    recovery_success_ratio: float = 0.95
+    recovery_sustain_s: int = 5
+
+
+@dataclass
+class ScopeSlis:
+    """SLI values of one scope; ``reasons`` explains every None."""
+
+    experiment: str | None
+    phase: str | None
+    start: float
+    end: float
+    values: dict[str, Value] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    breakers: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return "run" if self.experiment is None else f"{self.experiment}/{self.phase}"
+
+    def set(self, name: str, value: Value, reason: str = "") -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        self.values[name] = value
+        if value is None:
+            self.reasons[name] = reason or "not computable"
+        else:
+            self.reasons.pop(name, None)
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """Phases of one experiment and its SLIs keyed by phase (``all`` always present)."""
+
+    phases: ExperimentPhases
+    scopes: dict[str, ScopeSlis]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """All SLIs of a run."""
+
+    params: SliParams
+    run: ScopeSlis
+    experiments: dict[str, ExperimentSummary]
+    notes: tuple[str, ...] = ()
+
+    def scope(self, experiment: str | None, phase: str | None) -> ScopeSlis | None:
+        if experiment is None:
+            return self.run
+        exp = self.experiments.get(experiment)
+        return None if exp is None else exp.scopes.get(phase or ALL)
+
+
+def percentile(values: Iterable[float] | pd.Series, q: float) -> float | None:
+    """Nearest-rank percentile (numpy ``method="inverted_cdf"``): an observed value."""
+    arr = np.asarray(pd.Series(values, dtype=float).dropna(), dtype=float)
+    if not arr.size:
+        return None
+    return float(np.quantile(arr, q / 100.0, method=PERCENTILE_METHOD))
+
+
+def _ratio(num: float, den: float | None) -> float | None:
+    return None if not den else num / den
+
+
+def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> None:
+    """The SLIs computed from requests.csv rows alone."""
+    n = len(rows)
+    duration = scope.end - scope.start
+    no_rows = "no requests in scope"
+    scope.set("requests", n)
+    scope.set("duration_s", duration)
+    outcome = rows["outcome"]
+    counts = {o: int((outcome == o).sum()) for o in ("correct", "degraded", "wrong", "shed")}
+    counts["error"] = int((outcome == "error").sum())
+    successes = counts["correct"] + counts["degraded"]
+    scope.set("success_ratio", _ratio(successes, n), no_rows)
+    for o, c in counts.items():
+        scope.set(f"{o}_ratio", _ratio(c, n), no_rows)
+    latency = rows["latency_ms"].dropna()
+    for q in (50, 95, 99):
+        scope.set(f"latency_p{q}_ms", percentile(latency, q), "no request with a latency")
+    zero = "empty phase (zero duration)"
+    scope.set("throughput_rps", n / duration if duration > 0 else None, zero)
+    good = int(((outcome == "correct") & (rows["latency_ms"] <= params.goodput_latency_ms)).sum())
+    scope.set("goodput_rps", good / duration if duration > 0 else None, zero)
+    no_success = no_rows if n == 0 else "no successful request"
+    scope.set("tokens_per_success", _ratio(float(rows["tokens"].sum()), successes), no_success)
+    scope.set("cost_per_success_usd", _ratio(float(rows["cost_usd"].sum()), successes), no_success)
+    scope.set("retries_per_request", _ratio(float(rows["retries"].sum()), n), no_rows)
+
+
+def counter_increases(samples: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Rows of a cumulative ``metric`` with ``increase`` since the previous sample of its label.
+
+    The first sample of a label has increase 0 (nothing is known before it); a drop is a counter
+    reset (a restarted process), so the increase is the new value (Prometheus ``increase``).
+    """
+    rows = samples[samples["metric"] == metric].sort_values(["label", "ts"], kind="stable")
+    diff = rows.groupby("label", sort=False)["value"].diff()
+    increase = diff.where(diff >= 0, rows["value"]).fillna(0.0)
+    return rows.assign(increase=increase)
+
+
+def sample_slis(
+    scope: ScopeSlis, samples: pd.DataFrame, retries: pd.DataFrame, requests: int
+) -> None:
+    """SLIs from samples.csv rows already restricted to the scope's window."""
+    breaker = samples[samples["metric"] == "breaker_state"]
+    scope.breakers = {str(k): float(v) for k, v in breaker.groupby("label")["value"].max().items()}
+    scope.set(
+        "max_breaker_state",
+        float(breaker["value"].max()) if len(breaker) else None,
+        "no breaker_state sample in scope",
+    )
+    replicas = samples[samples["metric"] == "replicas"]
+    scope.set(
+        "max_replicas",
+        float(replicas["value"].max()) if len(replicas) else None,
+        "no replicas sample in scope (samples.csv records replicas on kind only)",
+    )
+    if not len(retries):
+        scope.set("sampled_retries_per_request", None, "no retries_total sample in scope")
+    else:
+        reason = "no requests in scope"
+        scope.set(
+            "sampled_retries_per_request",
+            _ratio(float(retries["increase"].sum()), requests),
+            reason,
+        )
+
+
+def recovery(
+    ts: pd.Series, success: pd.Series, fault_end: float, end: float, params: SliParams
+) -> tuple[float, bool]:
+    """Seconds from ``fault_end`` to the first of ``recovery_sustain_s`` consecutive good seconds.
+
+    Second k is ``[fault_end + k, fault_end + k + 1)``; it is good when it has at least one request
+    and its success ratio is >= ``recovery_success_ratio``. Only whole seconds before ``end`` count.
+    Never recovered: ``(end - fault_end, False)``, a lower bound.
+    """
+    n_bins = math.floor(end - fault_end + _EPS)
+    sustain = max(1, int(params.recovery_sustain_s))
+    inside = (ts >= fault_end) & (ts < fault_end + n_bins)
+    idx = np.floor(ts[inside].to_numpy(dtype=float) - fault_end).astype(int)
+    idx = np.clip(idx, 0, max(n_bins - 1, 0))
+    counts = np.bincount(idx, minlength=n_bins)
+    good = np.bincount(idx, weights=success[inside].to_numpy(dtype=float), minlength=n_bins)
+    ok = (counts > 0) & (good >= params.recovery_success_ratio * counts - _EPS)
+    streak = 0
+    for k, flag in enumerate(ok[:n_bins]):
+        streak = streak + 1 if flag else 0
+        if streak == sustain:
+            return float(k - sustain + 1), True
+    return max(end - fault_end, 0.0), False
+
+
+def scale_out(replicas: pd.DataFrame, t0: float, end: float) -> tuple[float | None, bool | None]:
+    """Seconds from ``t0`` to the first replicas sample above the count at ``t0``."""
+    if not len(replicas):
+        return None, None
+    before = replicas[replicas["ts"] <= t0]
+    reference = float(before["value"].iloc[-1] if len(before) else replicas["value"].iloc[0])
+    above = replicas[(replicas["ts"] >= t0) & (replicas["value"] > reference)]
+    if len(above):
+        return float(above["ts"].iloc[0] - t0), True
+    return max(end - t0, 0.0), False
+
+
+def _in_window(ts: pd.Series, start: float, end: float, last: bool) -> pd.Series:
+    return (ts >= start) & ((ts <= end) if last else (ts < end))
+
+
+def _experiment(
+    phases: ExperimentPhases,
+    frames: RunFrames,
+    retries: pd.DataFrame,
+    params: SliParams,
+) -> ExperimentSummary:
+    requests = frames.requests
+    rows = requests[requests["experiment"] == phases.name]
+    labels = phases.phase_of(rows["ts"])
+    scopes: dict[str, ScopeSlis] = {}
+    for phase, (start, end) in phases.windows().items():
+        scope = ScopeSlis(phases.name, phase, start, end)
+        chosen = rows[labels.notna()] if phase == ALL else rows[labels == phase]
+        request_slis(scope, chosen, params)
+        last = phase in (ALL, "recovery")
+        samples = frames.samples[_in_window(frames.samples["ts"], start, end, last)]
+        window_retries = retries[_in_window(retries["ts"], start, end, last)]
+        sample_slis(scope, samples, window_retries, len(chosen))
+        scopes[phase] = scope
+    record = frames.experiment(phases.name)
+    _cost_amplification(scopes, phases)
+    if phases.fault_end is not None:
+        success = rows["outcome"].isin(("correct", "degraded"))
+        value, ok = recovery(rows["ts"], success, phases.fault_end, phases.end, params)
+        for phase in (ALL, "recovery"):
+            scopes[phase].set("recovery_time_s", value)
+            scopes[phase].set("recovered", ok)
+    else:
+        scopes[ALL].set("recovery_time_s", None, "no fault phase (see the experiment's notes)")
+        scopes[ALL].set("recovered", None, "no fault phase (see the experiment's notes)")
+    lost = record.checks.get("lost_investigations") if record else None
+    lost_ok = isinstance(lost, int | float) and not isinstance(lost, bool)
+    scopes[ALL].set(
+        "lost_investigations",
+        lost if lost_ok else None,
+        "run.json has no numeric experiments[].checks.lost_investigations",
+    )
+    replicas = frames.samples[
+        (frames.samples["metric"] == "replicas")
+        & _in_window(frames.samples["ts"], phases.start, phases.end, True)
+    ]
+    t0 = phases.fault_start if phases.fault_start is not None else phases.start
+    out_time, out_ok = scale_out(replicas, t0, phases.end)
+    why = "no replicas sample in the experiment (samples.csv records replicas on kind only)"
+    scopes[ALL].set("scale_out_time_s", out_time, why)
+    scopes[ALL].set("scaled_out", out_ok, why)
+    return ExperimentSummary(phases, scopes)
+
+
+def _cost_amplification(scopes: dict[str, ScopeSlis], phases: ExperimentPhases) -> None:
+    if not phases.has_phases:
+        scopes[ALL].set("cost_amplification", None, "no baseline phase (see the notes)")
+        return
+    base = scopes["baseline"].values.get("cost_per_success_usd")
+    for phase in ("baseline", "fault", "recovery"):
+        own = scopes[phase].values.get("cost_per_success_usd")
+        value, reason = _amplification(own, base, "the baseline phase")
+        scopes[phase].set("cost_amplification", value, reason)
+    fault = scopes["fault"]
+    scopes[ALL].set(
+        "cost_amplification",
+        fault.values["cost_amplification"],
+        "fault phase: " + fault.reasons.get("cost_amplification", ""),
+    )
+
+
+def _amplification(own: Value, base: Value, what: str) -> tuple[float | None, str]:
+    if base is None:
+        return None, f"{what} has no successful request"
+    if not base:
+        return None, f"cost per success in {what} is 0"
+    if own is None:
+        return None, "no successful request in scope"
+    return float(own) / float(base), ""
+
+
+def _vs_baseline_experiment(experiments: dict[str, ExperimentSummary]) -> None:
+    ref = experiments.get(BASELINE_EXPERIMENT)
+    base = ref.scopes[ALL].values.get("cost_per_success_usd") if ref else None
+    for exp in experiments.values():
+        for phase, scope in exp.scopes.items():
+            if ref is None:
+                scope.set(
+                    "cost_amplification_vs_baseline_experiment",
+                    None,
+                    f"no experiment named {BASELINE_EXPERIMENT!r} in this run",
+                )
+                continue
+            source = exp.scopes["fault"] if phase == ALL and "fault" in exp.scopes else scope
+            own = source.values.get("cost_per_success_usd")
+            value, reason = _amplification(own, base, f"experiment {BASELINE_EXPERIMENT!r}")
+            scope.set("cost_amplification_vs_baseline_experiment", value, reason)
+
+
+def _worst(run: ScopeSlis, experiments: dict[str, ExperimentSummary]) -> None:
+    """Run-scope values of experiment-level SLIs: the worst experiment (sum for losses)."""
+    for name in (
+        "cost_amplification",
+        "cost_amplification_vs_baseline_experiment",
+        "recovery_time_s",
+        "scale_out_time_s",
+    ):
+        found = [e.scopes[ALL].values.get(name) for e in experiments.values()]
+        values = [float(v) for v in found if v is not None]
+        run.set(name, max(values) if values else None, "no experiment has a value")
+    for name in ("recovered", "scaled_out"):
+        flags = [e.scopes[ALL].values.get(name) for e in experiments.values()]
+        known = [bool(f) for f in flags if f is not None]
+        run.set(name, all(known) if known else None, "no experiment has a value")
+    lost = [e.scopes[ALL].values.get("lost_investigations") for e in experiments.values()]
+    counts = [v for v in lost if v is not None]
+    run.set("lost_investigations", sum(counts) if counts else None, "no experiment records it")
+
+
+def summarize(frames: RunFrames, params: SliParams | None = None) -> Summary:
+    """Every SLI of the run, of each experiment and of each of its phases."""
+    params = params or SliParams()
+    retries = counter_increases(frames.samples, "retries_total")
+    experiments: dict[str, ExperimentSummary] = {}
+    for record in frames.experiments:
+        phases = experiment_phases(
+            record, frames.journals.get(record.name), frames.run_dir / record.journal
+        )
+        experiments[record.name] = _experiment(phases, frames, retries, params)
+    _vs_baseline_experiment(experiments)
+    run = ScopeSlis(None, None, frames.started_at, frames.ended_at)
+    request_slis(run, frames.requests, params)
+    sample_slis(run, frames.samples, retries, len(frames.requests))
+    _worst(run, experiments)
+    for scope in [run, *(s for e in experiments.values() for s in e.scopes.values())]:
+        kind = scope.phase or "run"
+        for name, spec in SLIS.items():
+            if name not in scope.values:
+                defined = ", ".join(k for k in SCOPE_KINDS if k in spec.scopes)
+                scope.set(name, None, f"not defined for {kind} (defined for: {defined})")
+    return Summary(params, run, experiments, frames.notes)

@@ -1,0 +1,103 @@
+"""One investigation end to end: idempotency, the graph, the record, its storage, accounting."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from target_agent.agent.graph import (
+    InvestigationContext,
+    InvestigationGraph,
+    evidence_for_response,
+    fresh_answers,
+)
+from target_agent.agent.metrics import Metrics
+from target_agent.agent.resilience import Deadline
+from target_agent.agent.settings import Settings
+from target_agent.agent.store import Store, StoreUnavailable
+
+POLL_S = 0.05
+
+
+class IdempotencyPending(Exception):
+    """Another request with the same Idempotency-Key is still running."""
+
+    def __init__(self, investigation_id: str) -> None:
+        super().__init__(
+            f"investigation {investigation_id} for this Idempotency-Key is in progress"
+        )
+        self.investigation_id = investigation_id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: dict[str, Any]
+    replayed: bool  # True when an earlier investigation with the same key is returned
+
+
+class Investigator:
+    def __init__(
+        self, settings: Settings, graph: InvestigationGraph, store: Store, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.graph = graph
+        self.store = store
+        self.metrics = metrics
+
+    async def investigate(self, alert: dict[str, Any], idempotency_key: str | None) -> Outcome:
+        deadline = Deadline(self.settings.request_deadline_s)
+        investigation_id = uuid.uuid4().hex
+        if idempotency_key:
+            existing = await self.store.claim(idempotency_key, investigation_id, deadline)
+            if existing is not None and existing != investigation_id:
+                earlier = await self._await_record(existing, deadline)
+                if earlier is None:
+                    raise IdempotencyPending(existing)
+                return Outcome(earlier, replayed=True)
+
+        ctx = InvestigationContext(deadline)
+        try:
+            state = await self.graph.run(alert, ctx)
+        except Exception:
+            if idempotency_key:  # let a retry with the same key start afresh
+                await self.store.release(idempotency_key, investigation_id)
+            raise
+        verdict = state["verdict"]
+        cost = round(ctx.tokens / 1000 * self.settings.cost_per_1k_tokens_usd, 8)
+        record: dict[str, Any] = {
+            "investigation_id": investigation_id,
+            "status": verdict.status,
+            "root_cause": verdict.root_cause,
+            "suspected_root_cause": verdict.suspected_root_cause,
+            "evidence": evidence_for_response(state),
+            "missing_evidence": verdict.missing_evidence,
+            "stale_evidence": verdict.stale_evidence,
+            "tokens": ctx.tokens,
+            "cost_usd": cost,
+            "retries": ctx.stats.retries,
+            "replica": self.settings.replica,
+            "alert": alert,
+            "created_at": time.time(),
+        }
+        await self.store.save(record, idempotency_key, fresh_answers(state))
+        self.metrics.tokens.inc(ctx.tokens)
+        self.metrics.cost.inc(cost)
+        return Outcome(record, replayed=False)
+
+    async def _await_record(
+        self, investigation_id: str, deadline: Deadline
+    ) -> dict[str, Any] | None:
+        """Wait (bounded) for the record of a concurrent request with the same key."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + min(self.settings.idempotency_wait_s, deadline.remaining())
+        while True:
+            try:
+                record = await self.store.load(investigation_id)
+            except StoreUnavailable:
+                record = None
+            if record is not None or loop.time() >= end:
+                return record
+            await asyncio.sleep(POLL_S)

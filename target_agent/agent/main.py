@@ -1,0 +1,60 @@
+"""The agent's ASGI app (``target_agent.agent.main:app``): wiring only.
+
+The lifespan builds the worker's runtime (clients, breakers, graph, store, flusher) and closes
+it; routers come from ``routes/``. ``create_app(settings)`` lets tests and the benchmark run
+the app in-process with their own settings (``app.dependency_overrides[get_settings]`` works
+too). A last-resort handler turns an unexpected exception into a 503 with a detail: the
+contract says never 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from target_agent.agent.routes import health, investigations
+from target_agent.agent.runtime import AgentRuntime
+from target_agent.agent.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        provider = app.dependency_overrides.get(get_settings, get_settings)
+        resolved = settings if settings is not None else provider()
+        if settings is not None:
+            app.dependency_overrides[get_settings] = lambda: settings
+        runtime = await AgentRuntime.start(resolved)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Stampede reference agent",
+        summary="Investigates alerts with an LLM and tools; answers honestly when degraded.",
+        lifespan=lifespan,
+    )
+    app.include_router(investigations.router)
+    app.include_router(health.router)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"unavailable: unexpected {type(exc).__name__}"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,241 @@
+"""Agent configuration: environment variables with the ``AGENT_`` prefix, validated at start.
+
+Every knob of every resilience mechanism lives here, so an experiment can tune one without code.
+``AGENT_WEAKNESS`` switches exactly one mechanism off (see :data:`WEAKNESSES`); the resolved,
+effective values (after a weakness is applied) come from :meth:`Settings.policy`.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The mechanisms a setting can switch off, one at a time, to prove the harness sees the loss.
+WEAKNESSES: tuple[str, ...] = (
+    "no_retries",
+    "no_breaker",
+    "no_timeouts",
+    "retry_storm",
+    "readiness_on_redis",
+    "no_graceful_shutdown",
+    "trust_tools",
+)
+
+#: What ``no_timeouts`` turns every timeout into: long enough to look like "none".
+NO_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class DependencyPolicy:
+    """The effective resilience policy of one dependency (llm, tool:<name>, redis)."""
+
+    timeout_s: float
+    max_attempts: int
+    backoff_base_s: float
+    backoff_max_s: float
+    honour_retry_after: bool
+    retry_after_max_s: float
+    budget: bool
+    budget_ratio: float
+    budget_burst: float
+    budget_min_per_s: float
+    breaker: bool
+    breaker_threshold: int
+    breaker_ttl_s: float
+    concurrency: int
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENT_", extra="ignore")
+
+    toolbox_url: str = "http://127.0.0.1:8100"
+    llm_base_url: str = ""  # default: <toolbox_url>/v1
+    llm_api_key: str = "stampede-local"
+    llm_model: str = "stampede-sim"
+    redis_url: str = "redis://127.0.0.1:6390/0"
+    weakness: str = ""
+    replica: str = Field(default_factory=socket.gethostname)
+
+    # Load shedding and the write-behind buffer (per worker process).
+    max_in_flight: int = 32
+    shed_retry_after_s: int = 1
+    write_behind_max: int = 1000
+    write_behind_flush_interval_s: float = 0.5
+    shutdown_flush_s: float = 5.0
+
+    # Overall request deadline and per-attempt timeouts.
+    deadline_s: float = 10.0
+    llm_timeout_s: float = 4.0
+    tool_timeout_s: float = 1.0
+    redis_timeout_s: float = 0.3
+
+    # Retries: exponential backoff with full jitter, Retry-After honoured up to a cap.
+    retry_max_attempts: int = 3
+    retry_backoff_base_s: float = 0.05
+    retry_backoff_max_s: float = 1.0
+    retry_after_max_s: float = 5.0
+    redis_max_attempts: int = 2
+    # Retry budget (token bucket per dependency): each first attempt deposits `ratio` tokens,
+    # each retry withdraws one; the bucket holds at most `burst` and refills `min_per_s`.
+    retry_budget_ratio: float = 0.2
+    retry_budget_burst: float = 10.0
+    retry_budget_min_per_s: float = 1.0
+    # retry_storm: this many attempts, no backoff, no budget, Retry-After ignored.
+    storm_max_attempts: int = 10
+
+    # Circuit breaker (per dependency, per worker process).
+    breaker_threshold: int = 5
+    breaker_ttl_s: float = 5.0
+
+    # Concurrency limits (per dependency, per worker process).
+    llm_concurrency: int = 32
+    tool_concurrency: int = 32
+    redis_concurrency: int = 64
+
+    # Storage and accounting.
+    record_ttl_s: int = 86_400
+    cache_ttl_s: int = 3_600
+    idempotency_wait_s: float = 5.0
+    cost_per_1k_tokens_usd: float = 0.002
+
+    @field_validator("weakness")
+    @classmethod
+    def _known_weakness(cls, value: str) -> str:
+        value = value.strip()
+        if value and value not in WEAKNESSES:
+            raise ValueError(
+                f"AGENT_WEAKNESS must be empty or one of {', '.join(WEAKNESSES)}; got {value!r}"
+            )
+        return value
+
+    @field_validator("toolbox_url", "llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"AGENT_REDIS_URL must be a redis:// URL, got {value!r}")
+        return value
+
+    @field_validator(
+        "max_in_flight",
+        "write_behind_max",
+        "retry_max_attempts",
+        "redis_max_attempts",
+        "storm_max_attempts",
+        "breaker_threshold",
+        "llm_concurrency",
+        "tool_concurrency",
+        "redis_concurrency",
+        "record_ttl_s",
+        "cache_ttl_s",
+    )
+    @classmethod
+    def _positive_int(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be >= 1, got {value}")
+        return value
+
+    @field_validator(
+        "deadline_s",
+        "llm_timeout_s",
+        "tool_timeout_s",
+        "redis_timeout_s",
+        "breaker_ttl_s",
+        "write_behind_flush_interval_s",
+        "retry_budget_burst",
+    )
+    @classmethod
+    def _positive_float(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(f"must be > 0, got {value}")
+        return value
+
+    @field_validator(
+        "retry_backoff_base_s",
+        "retry_backoff_max_s",
+        "retry_after_max_s",
+        "retry_budget_min_per_s",
+        "shutdown_flush_s",
+        "idempotency_wait_s",
+        "cost_per_1k_tokens_usd",
+        "shed_retry_after_s",
+    )
+    @classmethod
+    def _non_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError(f"must be >= 0, got {value}")
+        return value
+
+    @field_validator("retry_budget_ratio")
+    @classmethod
+    def _ratio(cls, value: float) -> float:
+        if not 0 <= value <= 1:
+            raise ValueError(f"must be between 0 and 1, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if not self.llm_base_url:
+            self.llm_base_url = f"{self.toolbox_url}/v1"
+        for name in ("llm_timeout_s", "tool_timeout_s", "redis_timeout_s"):
+            if getattr(self, name) > self.deadline_s:
+                raise ValueError(
+                    f"AGENT_{name.upper()} ({getattr(self, name)}) must not exceed "
+                    f"AGENT_DEADLINE_S ({self.deadline_s})"
+                )
+        return self
+
+    @property
+    def request_deadline_s(self) -> float:
+        """The overall deadline of one investigation (``no_timeouts`` makes it 300 s)."""
+        return NO_TIMEOUT_S if self.weakness == "no_timeouts" else self.deadline_s
+
+    def policy(self, dependency: str) -> DependencyPolicy:
+        """The effective policy of ``dependency`` (``llm``, ``redis`` or ``tool:<name>``)."""
+        weakness = self.weakness
+        if dependency == "llm":
+            timeout, concurrency = self.llm_timeout_s, self.llm_concurrency
+        elif dependency == "redis":
+            timeout, concurrency = self.redis_timeout_s, self.redis_concurrency
+        else:
+            timeout, concurrency = self.tool_timeout_s, self.tool_concurrency
+        attempts = self.redis_max_attempts if dependency == "redis" else self.retry_max_attempts
+        storm = weakness == "retry_storm"
+        if weakness == "no_retries":
+            attempts = 1
+        elif storm:
+            attempts = self.storm_max_attempts
+        return DependencyPolicy(
+            timeout_s=NO_TIMEOUT_S if weakness == "no_timeouts" else timeout,
+            max_attempts=attempts,
+            backoff_base_s=0.0 if storm else self.retry_backoff_base_s,
+            backoff_max_s=0.0 if storm else self.retry_backoff_max_s,
+            honour_retry_after=not storm,
+            retry_after_max_s=self.retry_after_max_s,
+            budget=not storm,
+            budget_ratio=self.retry_budget_ratio,
+            budget_burst=self.retry_budget_burst,
+            budget_min_per_s=self.retry_budget_min_per_s,
+            breaker=weakness != "no_breaker",
+            breaker_threshold=self.breaker_threshold,
+            breaker_ttl_s=self.breaker_ttl_s,
+            concurrency=concurrency,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process settings, read from the environment once (tests pass their own instead)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""HTTP routers of the toolbox, one module per resource."""

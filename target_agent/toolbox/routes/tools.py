@@ -1,0 +1,42 @@
+"""``POST /tools/{name}``: the simulated tools, behind the fault injector."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from target_agent.toolbox.catalogue import TOOLS
+from target_agent.toolbox.deps import ToolboxDep
+from target_agent.toolbox.faults import tool_target
+from target_agent.toolbox.injection import InjectedFault
+from target_agent.toolbox.tools import ToolRequest, tool_answer
+
+router = APIRouter(tags=["tools"])
+
+
+@router.post("/tools/{name}", response_model=None)
+async def call_tool(
+    name: str, body: ToolRequest, request: Request, toolbox: ToolboxDep
+) -> dict[str, Any] | JSONResponse:
+    """Answer ``name`` for ``body.service`` from the catalogue, unless a fault says otherwise."""
+    if name not in TOOLS:
+        raise HTTPException(
+            404, detail=f"unknown tool {name!r}: expected one of {', '.join(TOOLS)}"
+        )
+    incident = toolbox.incidents.get(body.service)
+    if incident is None:
+        raise HTTPException(
+            404, detail=f"unknown service {body.service!r}: no incident in the catalogue"
+        )
+    target = tool_target(name)
+    try:
+        fault = await toolbox.injector.apply(target, request.is_disconnected)
+    except InjectedFault as exc:
+        toolbox.metrics.record(target, exc.result)
+        return JSONResponse({"detail": exc.message}, exc.status, headers=exc.headers)
+    lie = fault is not None and fault.spec.lie
+    toolbox.metrics.record(target, "lie" if lie else "ok")
+    return tool_answer(incident, name, lie, time.time())

@@ -1,0 +1,78 @@
+"""Keep-alive latency through N uvicorn workers: the --fd socket with TCP_NODELAY matters.
+
+uvicorn ``--workers N`` binds its own socket with protocol 0, so the asyncio loop never sets
+TCP_NODELAY on accepted connections: a keep-alive request then waits ~40 ms (Nagle + delayed
+ACK). The stack hands uvicorn a listening socket with TCP_NODELAY set (DESIGN.md, Facts). These
+tests use a trivial ASGI app so the numbers measure the transport, not the app. uvloop (the
+default loop, with uvicorn[standard]) sets TCP_NODELAY itself, so the contrast is asserted with
+``--loop asyncio`` and only recorded for the default loop; the real agent's p50 through the
+stack is asserted in test_stack_lifecycle.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stampede import procs, stack
+from tests.stampede.helpers import REPO, keepalive_p50_ms
+
+TINY_APP = "tests.stampede.tiny_app:app"
+
+
+def _plain_workers_p50(tmp_path: Path, loop: str) -> float:
+    """p50 against ``uvicorn --host --port --workers 2`` (no fd trick)."""
+    port = procs.free_port()
+    proc = procs.spawn(
+        procs.python_cmd(
+            "-m", "uvicorn", TINY_APP, "--host", procs.LOCALHOST, "--port", str(port),
+            "--workers", "2", "--loop", loop, "--no-access-log",
+        ),
+        tmp_path / f"plain-{loop}.log",
+        cwd=REPO,
+    )  # fmt: skip
+    try:
+        url = f"http://{procs.LOCALHOST}:{port}/healthz"
+        procs.wait_http_ok(url, proc, what="plain uvicorn --workers 2")
+        return keepalive_p50_ms(url, requests=60)
+    finally:
+        procs.stop(proc)
+
+
+@contextlib.contextmanager
+def _tiny_stack(state_dir: Path, loop: str) -> Iterator[stack.StackState]:
+    """The local stack with the trivial app as its agent (2 workers, the stack's --fd socket)."""
+    config = stack.StackConfig(state_dir=state_dir, agent_app=TINY_APP, loop=loop)
+    state = stack.up(config)
+    try:
+        yield state
+    finally:
+        stack.down(state_dir)
+
+
+def test_fd_socket_keeps_keepalive_fast_where_plain_workers_are_not(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """asyncio loop: p50 < 15 ms through the stack, >= 30 ms with plain ``--workers 2``."""
+    monkeypatch.chdir(REPO)  # the app is imported from the current directory, as uvicorn does
+    with _tiny_stack(tmp_path / "stack", "asyncio") as state:
+        with_fd = keepalive_p50_ms(f"{state.agent.url}/healthz")
+    plain = _plain_workers_p50(tmp_path, "asyncio")
+    plain_default_loop = _plain_workers_p50(tmp_path, "auto")  # recorded, not asserted
+    for name, value in (
+        ("keepalive_p50_ms_fd_asyncio", with_fd),
+        ("keepalive_p50_ms_plain_asyncio", plain),
+        ("keepalive_p50_ms_plain_default_loop", plain_default_loop),
+    ):
+        record_property(name, round(value, 2))
+    print(
+        f"keep-alive p50: --fd socket {with_fd:.2f} ms, plain --workers 2 {plain:.2f} ms "
+        f"(asyncio loop); plain --workers 2 with the default loop {plain_default_loop:.2f} ms"
+    )
+    assert with_fd < 15.0, f"keep-alive p50 {with_fd:.1f} ms through the stack's --fd socket"
+    assert plain >= 30.0, f"plain --workers 2 p50 {plain:.1f} ms: no Nagle floor any more?"

