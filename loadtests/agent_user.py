@@ -56,12 +56,15 @@ def _profile(spec: str) -> TargetProfile:
 
 
 def describe_error(exc: BaseException | None, timeout_s: float) -> str:
-    """One line for a transport failure; timeouts say so."""
+    """One line for a transport failure; timeouts say so (geventhttpclient wraps them)."""
     if exc is None:
         return "no response"
-    if isinstance(exc, TimeoutError | socket.timeout | gevent.Timeout):
-        return f"timeout after {timeout_s:g} s ({type(exc).__name__}: {exc})"
-    return f"{type(exc).__name__}: {exc}"
+    cause = getattr(exc, "original", None)  # RetriesExceeded(original=<the real error>)
+    root = cause if isinstance(cause, BaseException) else exc
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(root, TimeoutError | socket.timeout | gevent.Timeout) or "timed out" in text:
+        return f"timeout after {timeout_s:g} s ({text})"
+    return text
 
 
 def reply_from(response: Any, timeout_s: float) -> Reply:

@@ -12,6 +12,7 @@ and exits 2.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from stampede.errors import InputError
 
@@ -23,3 +24,8 @@ class ReportsError(InputError):
 def where(path: Path | str, line: int | None = None) -> str:
     """``path:line`` (or ``path`` when the line is unknown), the prefix of every message."""
     return f"{path}:{line}" if line else f"{path}"
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (optional nested fields)."""
+    return value if isinstance(value, dict) else {}

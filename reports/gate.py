@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reports.errors import ReportsError
 from reports.evaluate import FAIL, NA, PASS, SKIP, VERDICTS, Case, evaluate, exit_code, fmt
 from reports.load import RunFrames, load
 from reports.serialize import dumps, gate_to_dict, run_facts
@@ -122,6 +123,14 @@ def summary_markdown(cases: list[Case], frames: RunFrames) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReportsError(f"{path}: cannot write: {exc.strerror}") from exc
+
+
 def evaluate_run(run_dir: Path | str, slo_path: Path | str) -> tuple[RunFrames, Summary, Slo]:
     """Load the SLO file first (cheap, most likely wrong), then the run, then the SLIs."""
     slo = load_slo(slo_path)
@@ -150,8 +159,8 @@ def run_gate(
             "summary_md": Path(summary_path) if summary_path else run / "summary.md",
             "gate_json": Path(gate_json_path) if gate_json_path else run / "gate.json",
         }
-        paths["junit"].write_text(junit_xml(cases), encoding="utf-8")
-        paths["summary_md"].write_text(summary_markdown(cases, frames), encoding="utf-8")
         data = gate_to_dict(cases, summary, frames, str(slo_path), code)
-        paths["gate_json"].write_text(dumps(data), encoding="utf-8")
+        _write(paths["junit"], junit_xml(cases))
+        _write(paths["summary_md"], summary_markdown(cases, frames))
+        _write(paths["gate_json"], dumps(data))
     return GateResult(tuple(cases), code, table_text(cases), summary, slo, paths)

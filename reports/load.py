@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.errors import ReportsError, where
+from reports.errors import ReportsError, obj, where
 
 REQUEST_COLUMNS = (
     "ts",
@@ -206,7 +206,7 @@ def _experiments(
                 status=item.get("status") if isinstance(item.get("status"), str) else None,
                 deviated=deviated if isinstance(deviated, bool) else None,
                 checks=checks,
-                load=item.get("load") if isinstance(item.get("load"), dict) else {},
+                load=obj(item.get("load")),
             )
         )
     return tuple(out)

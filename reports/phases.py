@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.errors import ReportsError
+from reports.errors import ReportsError, obj
 from reports.load import ExperimentRecord
 
 PHASES = ("baseline", "fault", "recovery")
@@ -135,7 +135,7 @@ def _probes(state: Any) -> tuple[bool | None, tuple[Probe, ...]] | None:
     for run in state.get("probes") or []:
         if not isinstance(run, dict):
             continue
-        activity = run.get("activity") if isinstance(run.get("activity"), dict) else {}
+        activity = obj(run.get("activity"))
         output = run.get("output")
         probes.append(
             Probe(
@@ -159,7 +159,7 @@ def _activities(runs: Any, path: Path | str, key: str) -> tuple[Activity, ...]:
     for i, run in enumerate(runs):
         if not isinstance(run, dict):
             raise ReportsError(f"{path}: {key}[{i}]: expected an object")
-        activity = run.get("activity") if isinstance(run.get("activity"), dict) else {}
+        activity = obj(run.get("activity"))
         start = run.get("start")
         end = run.get("end")
         out.append(
@@ -176,9 +176,9 @@ def _activities(runs: Any, path: Path | str, key: str) -> tuple[Activity, ...]:
 
 def journal_facts(journal: dict[str, Any], path: Path | str) -> JournalFacts:
     """The parts of a Chaos Toolkit journal the report and the phases need."""
-    experiment = journal.get("experiment") if isinstance(journal.get("experiment"), dict) else {}
+    experiment = obj(journal.get("experiment"))
     hypothesis = experiment.get("steady-state-hypothesis")
-    states = journal.get("steady_states") if isinstance(journal.get("steady_states"), dict) else {}
+    states = obj(journal.get("steady_states"))
     deviated = journal.get("deviated")
     return JournalFacts(
         status=journal.get("status") if isinstance(journal.get("status"), str) else None,

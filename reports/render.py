@@ -58,7 +58,7 @@ def display(value: Value, unit: str) -> str:
     if unit == "USD":
         return f"${v:.6f}"
     if unit == "x":
-        return f"{v:.2f}×"
+        return f"{v:.2f}×"  # noqa: RUF001
     if unit == "state":
         return BREAKER_TICKS.get(round(v), f"{v:g}")
     if unit in ("count", "replicas"):
@@ -94,10 +94,10 @@ def _figure_html(fig: go.Figure, div_id: str) -> str:
 def _sli_rows(scopes: list[ScopeSlis | None]) -> list[dict[str, Any]]:
     rows = []
     for name, spec in SLIS.items():
-        cells = []
+        cells: list[dict[str, Any]] = []
         for scope in scopes:
             if scope is None:
-                cells.append({"text": "—", "title": "no such phase"})
+                cells.append({"text": "—", "title": "no such phase", "null": True})
                 continue
             value = scope.values.get(name)
             cells.append(
@@ -107,7 +107,7 @@ def _sli_rows(scopes: list[ScopeSlis | None]) -> list[dict[str, Any]]:
                     "null": value is None,
                 }
             )
-        if all(c.get("null") and "not defined" in c["title"] for c in cells):
+        if all(c["null"] and "not defined" in c["title"] for c in cells):
             continue
         rows.append({"name": name, "unit": spec.unit, "doc": spec.description, "cells": cells})
     return rows
@@ -127,7 +127,7 @@ def _phase_windows(phases: ExperimentPhases) -> list[dict[str, Any]]:
     ]
 
 
-def _kpis(exp: ExperimentSummary) -> list[dict[str, str]]:
+def _kpis(exp: ExperimentSummary) -> list[dict[str, Any]]:
     whole = exp.scopes[ALL]
     fault = exp.scopes.get("fault", whole)
     recovered = whole.values.get("recovered")

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+from reports.errors import obj
 from reports.evaluate import FAIL, VERDICTS, Case
 from reports.load import RunFrames
 from reports.phases import ExperimentPhases
@@ -17,8 +18,8 @@ SCHEMA_VERSION = 1
 def run_facts(frames: RunFrames) -> dict[str, Any]:
     """The run.json facts a person wants on top of a report."""
     run = frames.run
-    agent = run.get("agent") if isinstance(run.get("agent"), dict) else {}
-    versions = run.get("versions") if isinstance(run.get("versions"), dict) else {}
+    agent = obj(run.get("agent"))
+    versions = obj(run.get("versions"))
     return {
         "run_id": run.get("run_id") or frames.run_dir.name,
         "target": run.get("target"),

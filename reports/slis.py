@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from reports.load import RunFrames
 from reports.phases import ALL, ExperimentPhases, experiment_phases
 
 Value = float | int | bool | None
-PERCENTILE_METHOD = "inverted_cdf"  # nearest rank: an observed value, never interpolated
+PERCENTILE_METHOD: Final = "inverted_cdf"  # nearest rank: an observed value, never interpolated
 BASELINE_EXPERIMENT = "baseline"
 _EPS = 1e-9
 
@@ -129,7 +130,7 @@ def counter_increases(samples: pd.DataFrame, metric: str) -> pd.DataFrame:
     """
     rows = samples[samples["metric"] == metric].sort_values(["label", "ts"], kind="stable")
     diff = rows.groupby("label", sort=False)["value"].diff()
-    increase = diff.where(diff >= 0, rows["value"]).fillna(0.0)
+    increase = diff.where(diff.isna() | (diff >= 0), rows["value"]).fillna(0.0)
     return rows.assign(increase=increase)
 
 

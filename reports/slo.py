@@ -101,7 +101,9 @@ def _compose(text: str, path: str) -> tuple[Any, _Lines]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        problem = exc.problem or "syntax error"
+        if exc.context:
+            problem += f" ({exc.context})"
         raise ReportsError(
             f"{where(path, mark.line + 1 if mark else None)}: invalid YAML: {problem}"
         ) from exc

@@ -116,31 +116,17 @@ def suite(
 
 
 def gate_failures(run_dir: Path) -> list[str]:
-    """Objectives (with scope) that failed in ``run_dir/gate.json``; empty if none or no file."""
+    """``objective [scope]`` of every FAIL case in ``run_dir/gate.json`` (empty when none)."""
     try:
         data = json.loads((run_dir / "gate.json").read_text())
     except (OSError, ValueError):
         return []
-    rows: Any = data
-    if isinstance(data, dict):
-        for key in ("results", "verdicts", "objectives", "cases", "checks"):
-            if isinstance(data.get(key), list):
-                rows = data[key]
-                break
-    if not isinstance(rows, list):
-        return []
+    cases = data.get("cases") if isinstance(data, dict) else None
     failed = []
-    for row in rows:
-        if not isinstance(row, dict):
-            continue
-        verdict = str(row.get("status", row.get("verdict", ""))).lower()
-        passed = row.get("passed", row.get("ok"))
-        if passed is False or verdict in ("fail", "failed", "violated"):
-            name = row.get("objective") or row.get("name") or "?"
-            scope = row.get("scope")
-            if isinstance(scope, dict):
-                scope = "/".join(str(v) for v in scope.values() if v)
-            failed.append(f"{name} [{scope}]" if scope else str(name))
+    for case in cases if isinstance(cases, list) else []:
+        if isinstance(case, dict) and case.get("verdict") == "FAIL":
+            scope = case.get("scope_label") or ""
+            failed.append(f"{case.get('objective', '?')} [{scope}]" if scope else case["objective"])
     return failed
 
 

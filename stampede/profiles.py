@@ -13,7 +13,7 @@ from typing import Any
 
 from stampede.errors import InputError
 
-SHAPES = ("steady", "ramp", "spike")
+SHAPES = ("steady", "ramp", "spike", "open", "none")  # loadtests' --stampede-shape values
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,9 @@ class Load:
     users: int = 8
     spawn_rate: float = 8.0
     shape: str = "steady"
-    arrival_rate: float | None = None  # requests/s per user, None = the locustfile's default
+    arrival_rate: float | None = None  # open model only: arrivals per second in total
+    # More `--stampede-*` options for this experiment, e.g. (("--stampede-spike-at", "10s"),).
+    options: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,9 +113,13 @@ def resolve_files(
             f"experiment file(s) not found for target {target!r}: {', '.join(missing)}"
         )
     for spec in specs:
-        if spec.load.shape not in SHAPES:
+        load = spec.load
+        if load.shape not in SHAPES:
+            raise InputError(f"experiment {spec.name}: load shape {load.shape!r} not in {SHAPES}")
+        if (load.shape == "open") != (load.arrival_rate is not None):
             raise InputError(
-                f"experiment {spec.name}: load shape {spec.load.shape!r} not in {SHAPES}"
+                f"experiment {spec.name}: an arrival rate goes with the open shape only "
+                f"(shape {load.shape!r}, arrival rate {load.arrival_rate})"
             )
     return files
 

@@ -403,6 +403,7 @@ class InvestigationProbe:
         self.alerts = alerts
         self.experiment = experiment
         self.ids: list[str] = []
+        self.sent_at: dict[str, float] = {}  # id -> when its POST started (epoch s)
         self.sent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"probe-{experiment}", daemon=True)
@@ -422,6 +423,7 @@ class InvestigationProbe:
             while not self._stop.is_set() and len(self.ids) < PROBE_MAX_IDS:
                 alert = self.alerts[self.sent % len(self.alerts)]
                 self.sent += 1
+                sent_at = time.time()
                 try:
                     response = client.post(
                         f"{self.agent_url}/investigate",
@@ -432,6 +434,7 @@ class InvestigationProbe:
                         found = response.json().get("investigation_id")
                         if found:
                             self.ids.append(str(found))
+                            self.sent_at[str(found)] = sent_at
                 except (httpx.HTTPError, ValueError):
                     pass
                 self._stop.wait(PROBE_INTERVAL_S)
@@ -465,7 +468,10 @@ class InvestigationProbe:
             "sampled": len(self.ids),
             "probe_requests": self.sent,
             "unverified": unverified,
-            "lost_ids": lost[:20],
+            # The first lost ids with the time their POST started: before, during or after the
+            # fault tells a wiped store (e.g. a Redis restarted without persistence) from a
+            # write-behind buffer that did not flush.
+            "lost": [{"id": i, "sent_at": round(self.sent_at.get(i, 0.0), 3)} for i in lost[:20]],
             "method": (
                 f"suite probe: ~{1 / PROBE_INTERVAL_S:g} POST /investigate per s during the "
                 "experiment; each 200's id read back after the cool-down (404 = lost)"
@@ -532,11 +538,19 @@ class Progress:
         self._echo(f"[{time.monotonic() - self.t0:6.1f}s] {message}")
 
 
+def _check_slo(path: Path) -> None:
+    """Parse the SLO file now: a typo should fail in a second, not after the whole suite."""
+    try:
+        from reports.slo import load_slo
+    except ImportError:
+        return
+    load_slo(path)  # ReportsError (an InputError) names the line and the problem
+
+
 def _load_reporters() -> tuple[Callable[..., Path], Callable[..., Any]]:
     try:
-        from reports.render import write_report
-
         from reports.gate import run_gate
+        from reports.render import write_report
     except ImportError as exc:
         raise HarnessError(f"the report/gate package is not available: {exc}") from exc
     return write_report, run_gate
@@ -575,6 +589,8 @@ class Suite:
             raise InputError(
                 f"--weakness {c.weakness!r}: unknown (known: none, {', '.join(WEAKNESSES)})"
             )
+        if c.run_id is not None:
+            rundir.check_run_id(c.run_id)
         profile = profiles.get_profile(c.profile)
         self.specs = profiles.with_users(profiles.select(profile, c.experiments), c.users)
         if not self._path(c.locustfile).is_file():
@@ -583,10 +599,10 @@ class Suite:
                 "(run from the repository root or pass --locustfile)"
             )
         self.files = profiles.resolve_files(self.specs, self._path(c.experiments_dir), c.target)
-        if c.slo is not None and not self._path(c.slo).is_file():
-            raise InputError(f"--slo {c.slo}: file not found")
-        if c.run_id is not None:
-            rundir.check_run_id(c.run_id)
+        if c.slo is not None:
+            if not self._path(c.slo).is_file():
+                raise InputError(f"--slo {c.slo}: file not found")
+            _check_slo(self._path(c.slo))
 
     # -- the whole run
     def run(self) -> SuiteOutcome:
@@ -811,6 +827,8 @@ class Suite:
         ]
         if spec.load.arrival_rate is not None:
             cmd += ["--stampede-arrival-rate", f"{spec.load.arrival_rate:g}"]
+        for option, value in spec.load.options:
+            cmd += [option, value]
         return Child(
             "locust",
             cmd,

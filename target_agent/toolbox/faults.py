@@ -73,16 +73,24 @@ class FaultSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of calls that fail")
-    error_status: int = Field(500, ge=400, le=599, description="HTTP status of a failed call")
-    latency_ms: float = Field(0.0, ge=0.0, le=MAX_DELAY_MS, description="added delay")
-    jitter_ms: float = Field(0.0, ge=0.0, le=MAX_DELAY_MS, description="extra delay U(0, j)")
-    hang: bool = Field(False, description="hold the call until the client leaves or expiry")
-    rate_limit_rps: float | None = Field(None, gt=0.0, le=MAX_RATE_LIMIT_RPS)
-    retry_after_s: int = Field(1, ge=0, le=MAX_RETRY_AFTER_S, description="Retry-After value")
-    lie: bool = Field(False, description="tools only: valid data, findings support the decoy")
-    hallucinate: bool = Field(False, description="llm only: the reasoner names the decoy")
-    ttl_s: float = Field(60.0, ge=1.0, description="seconds until the fault expires")
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="share of calls that fail")
+    error_status: int = Field(
+        default=500, ge=400, le=599, description="HTTP status of a failed call"
+    )
+    latency_ms: float = Field(default=0.0, ge=0.0, le=MAX_DELAY_MS, description="added delay")
+    jitter_ms: float = Field(
+        default=0.0, ge=0.0, le=MAX_DELAY_MS, description="extra delay U(0, j)"
+    )
+    hang: bool = Field(default=False, description="hold the call until the client leaves or expiry")
+    rate_limit_rps: float | None = Field(default=None, gt=0.0, le=MAX_RATE_LIMIT_RPS)
+    retry_after_s: int = Field(
+        default=1, ge=0, le=MAX_RETRY_AFTER_S, description="Retry-After value"
+    )
+    lie: bool = Field(
+        default=False, description="tools only: valid data, findings support the decoy"
+    )
+    hallucinate: bool = Field(default=False, description="llm only: the reasoner names the decoy")
+    ttl_s: float = Field(default=60.0, ge=1.0, description="seconds until the fault expires")
 
 
 class TokenBucket:

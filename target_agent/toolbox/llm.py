@@ -215,7 +215,7 @@ def conclude(evidence: list[ToolEvidence]) -> dict[str, Any]:
             "cited_evidence": [],
             "explanation": "no tool finding supports a root cause",
         }
-    cited = _unique(item.tool for item in evidence if item.tool and best in item.supports)
+    cited = _tools(evidence, supporting=best)
     return {
         "root_cause": best,
         "cited_evidence": cited,
@@ -226,7 +226,7 @@ def conclude(evidence: list[ToolEvidence]) -> dict[str, Any]:
 def hallucinate(evidence: list[ToolEvidence], incident: Incident | None) -> dict[str, Any]:
     """A confident, unsupported verdict: the incident's decoy cause, citing every tool given."""
     cause = incident.decoy_cause if incident is not None else FALLBACK_HALLUCINATION
-    cited = _unique(item.tool for item in evidence if item.tool)
+    cited = _tools(evidence)
     return {
         "root_cause": cause,
         "cited_evidence": cited,
@@ -234,8 +234,14 @@ def hallucinate(evidence: list[ToolEvidence], incident: Incident | None) -> dict
     }
 
 
-def _unique(items: Any) -> list[str]:
-    return list(dict.fromkeys(items))
+def _tools(evidence: list[ToolEvidence], supporting: str | None = None) -> list[str]:
+    """Named tools of ``evidence`` (those supporting ``supporting`` if given), once each."""
+    names = [
+        item.tool
+        for item in evidence
+        if item.tool and (supporting is None or supporting in item.supports)
+    ]
+    return list(dict.fromkeys(names))
 
 
 # -- the completion ----------------------------------------------------------------------------

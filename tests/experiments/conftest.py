@@ -63,16 +63,9 @@ def stampede(*args: str, timeout_s: float = STACK_UP_TIMEOUT_S) -> subprocess.Co
     )
 
 
-def start_stack(state_dir: Path, weakness: str = "") -> Path:
-    """``stampede up`` in ``state_dir`` (2 agent workers, free ports); the state file's path."""
-    args = ["up", "--state-dir", str(state_dir), "--workers", "2"]
-    if weakness:
-        args += ["--weakness", weakness]
-    done = stampede(*args)
-    if done.returncode != 0:
-        stampede("down", "--state-dir", str(state_dir))
-        pytest.fail(f"stampede up failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return state_dir / "stack.json"
+def _up_args(state_dir: Path, weakness: str, workers: int) -> list[str]:
+    args = [str(BIN / "stampede"), "up", "--state-dir", str(state_dir), "--workers", str(workers)]
+    return [*args, "--weakness", weakness] if weakness else args
 
 
 def stop_stack(state_dir: Path) -> None:
@@ -81,14 +74,45 @@ def stop_stack(state_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def real_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One local stack with the real agent, shared by the tests that leave it clean."""
-    state_dir = tmp_path_factory.mktemp("stack")
-    state_file = start_stack(state_dir)
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Two local stacks started side by side: ``real`` (the reference agent) and
+    ``readiness_on_redis`` (its readiness wrongly depends on Redis). Name -> state file.
+
+    Starting them together halves the wait on a 2-core machine; each is stopped with
+    ``stampede down`` at the end of the session, whatever the tests did to its processes.
+    """
+    wanted = {"real": ("", 2), "readiness_on_redis": ("readiness_on_redis", 1)}
+    dirs = {name: tmp_path_factory.mktemp(f"stack-{name}") for name in wanted}
+    starting = {
+        name: subprocess.Popen(
+            _up_args(dirs[name], weakness, workers),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name, (weakness, workers) in wanted.items()
+    }
     try:
-        yield state_file
+        failed = []
+        for name, proc in starting.items():
+            out, _ = proc.communicate(timeout=STACK_UP_TIMEOUT_S)
+            if proc.returncode != 0:
+                failed.append(f"stampede up ({name}) exited {proc.returncode}:\n{out}")
+        if failed:
+            pytest.fail("\n".join(failed))
+        yield {name: path / "stack.json" for name, path in dirs.items()}
     finally:
-        stop_stack(state_dir)
+        for name, proc in starting.items():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+            stop_stack(dirs[name])
+
+
+@pytest.fixture(scope="session")
+def real_stack(stacks: dict[str, Path]) -> Path:
+    """The state file of the stack with the reference agent (tests leave it clean)."""
+    return stacks["real"]
 
 
 def state_of(state_file: Path) -> dict[str, Any]:

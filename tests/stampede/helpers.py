@@ -61,3 +61,18 @@ def dead_process() -> tuple[int, float]:
     create_time = psutil.Process(popen.pid).create_time()
     popen.wait(timeout=10)
     return popen.pid, create_time
+
+
+def stack_processes(state_dir: Path) -> list[int]:
+    """PIDs of live processes started by any stack of ``state_dir`` (their STAMPEDE_STACK)."""
+    prefix = f"{state_dir.resolve()}@"
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get("STAMPEDE_STACK", "").startswith(prefix):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found

@@ -462,7 +462,7 @@ def _config(tmp_path: Path, **over: object) -> SuiteConfig:
     (tmp_path / "slo.yaml").write_text("objectives: []\n")
     exp = tmp_path / "experiments" / "local"
     exp.mkdir(parents=True, exist_ok=True)
-    for name in ("replica-kill", "tool-latency"):
+    for name in ("replica-kill", "tool-latency", "redis-outage"):
         (exp / f"{name}.json").write_text("{}")
     values: dict[str, object] = {"workdir": tmp_path}
     values.update(over)
@@ -492,8 +492,10 @@ def test_bad_input_is_an_input_error_naming_it(
 
 def test_missing_experiment_file_names_the_file(tmp_path: Path) -> None:
     """The smoke profile needs redis-outage.json: the error names the missing path."""
+    config = _config(tmp_path)
+    (tmp_path / "experiments" / "local" / "redis-outage.json").unlink()
     with pytest.raises(InputError) as info:
-        Suite(_config(tmp_path))
+        Suite(config)
     assert str(tmp_path / "experiments" / "local" / "redis-outage.json") in str(info.value)
     assert "replica-kill" not in str(info.value)
 
@@ -540,6 +542,6 @@ def test_probe_counts_ids_the_agent_no_longer_knows(fakes: Fakes) -> None:
     probe.ids.append("never-stored")
     result = probe.verify()
     assert result["lost_investigations"] == 1 and result["sampled"] == 2
-    assert result["lost_ids"] == ["never-stored"]
+    assert [lost["id"] for lost in result["lost"]] == ["never-stored"]
     skipped = InvestigationProbe(fakes.agent_url, [], "t").verify()
     assert skipped["lost_investigations"] is None

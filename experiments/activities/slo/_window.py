@@ -121,7 +121,7 @@ def summarize(samples: Sequence[Sample]) -> dict[str, Any]:
     reasons = []
     for s in samples:
         if s.outcome != "correct" and s.reason:
-            text = f"{s.outcome}: {s.reason}"
+            text = s.reason if s.reason.startswith(s.outcome) else f"{s.outcome}: {s.reason}"
             if text not in reasons:
                 reasons.append(text)
     return {

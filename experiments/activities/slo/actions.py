@@ -32,9 +32,9 @@ def observe_for(
 ) -> Figures:
     """Hold `seconds` s while sending paced investigations and polling /readyz; raises on bad input.
 
-    Also raises without a stack; never for what it sees. Investigations go out at `rate_per_s`, at most
-    `concurrency` in flight (0 rate: readiness only); the ones in flight at the end are awaited
-    (each bounded by `request_timeout_s`). Returns the figures (outcomes, p50/p95, ready_ratio);
+    Also raises without a stack; never for what it sees. Investigations go out at `rate_per_s`,
+    at most `concurrency` in flight (0 rate: readiness only); the ones in flight at the end are
+    awaited (each bounded by `request_timeout_s`). Returns the figures (outcomes, p50/p95, ready_ratio);
     the steady-state probe `observed_windows_meet_slo` judges them after the method.
     """
     if not 0 < seconds <= MAX_OBSERVE_S:

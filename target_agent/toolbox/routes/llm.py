@@ -35,7 +35,7 @@ def openai_error(status: int, message: str, headers: dict[str, str] | None = Non
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
     body: llm.ChatRequest, request: Request, toolbox: ToolboxDep
-) -> dict[str, Any] | JSONResponse:
+) -> JSONResponse:
     """One planner or reasoner turn (non-streaming only)."""
     if body.stream:
         return openai_error(400, STREAMING_UNSUPPORTED)
@@ -51,7 +51,7 @@ async def chat_completions(
         hallucinating=fault is not None and fault.spec.hallucinate,
     )
     toolbox.metrics.record(LLM_TARGET, completion.result)
-    return completion.body
+    return JSONResponse(completion.body)
 
 
 @router.get("/models")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -20,7 +19,7 @@ router = APIRouter(tags=["tools"])
 @router.post("/tools/{name}", response_model=None)
 async def call_tool(
     name: str, body: ToolRequest, request: Request, toolbox: ToolboxDep
-) -> dict[str, Any] | JSONResponse:
+) -> JSONResponse:
     """Answer ``name`` for ``body.service`` from the catalogue, unless a fault says otherwise."""
     if name not in TOOLS:
         raise HTTPException(
@@ -39,4 +38,5 @@ async def call_tool(
         return JSONResponse({"detail": exc.message}, exc.status, headers=exc.headers)
     lie = fault is not None and fault.spec.lie
     toolbox.metrics.record(target, "lie" if lie else "ok")
-    return tool_answer(incident, name, lie, time.time())
+    # A JSONResponse skips FastAPI's jsonable_encoder pass: this is the hot path of a load test.
+    return JSONResponse(tool_answer(incident, name, lie, time.time()))

@@ -221,7 +221,7 @@ async def test_hang_is_bounded_by_the_ttl(client: httpx.AsyncClient) -> None:
     with anyio.fail_after(3):
         response = await client.post("/v1/chat/completions", json=planner_body())
     assert response.status_code == 504
-    assert 0.9 <= time.monotonic() - started
+    assert time.monotonic() - started >= 0.9
 
 
 async def test_same_seed_gives_the_same_error_sequence() -> None:

@@ -21,7 +21,7 @@ from tests.target_agent.toolbox.support import ADMIN
 pytestmark = pytest.mark.anyio
 
 FUZZ = settings(
-    max_examples=120,
+    max_examples=75,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

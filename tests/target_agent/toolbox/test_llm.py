@@ -36,7 +36,8 @@ async def chat(client: httpx.AsyncClient, messages: list[dict[str, Any]]) -> dic
         "/v1/chat/completions", json={"model": "stampede-sim", "messages": messages}
     )
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = response.json()
+    return body
 
 
 async def investigate(

@@ -19,6 +19,12 @@ PLANNER = {
 }
 
 
+async def test_healthz_and_metrics_content_type(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    metrics = await client.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+
+
 async def test_series_exist_at_zero_with_bounded_labels(client: httpx.AsyncClient) -> None:
     counts = await calls_total(client)
     assert counts, "series are created before the first call"

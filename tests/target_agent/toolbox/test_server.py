@@ -11,6 +11,7 @@ import pytest
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from target_agent.toolbox.catalogue import ALERT_TYPES, PLAYBOOK, catalogue
 from tests.conftest import Server
@@ -46,9 +47,13 @@ def admin(server: Server) -> dict[str, str]:
 
 
 def test_langchain_chatopenai_plans_and_reasons(toolbox_server: Server) -> None:
-    """One incident per alert type: tool_calls parsed by LangChain, true root cause returned."""
+    """One incident per alert type: tool_calls parsed by LangChain, true root cause returned;
+    an injected 429 reaches LangChain as ``openai.RateLimitError`` carrying ``Retry-After``."""
     model = ChatOpenAI(
-        base_url=f"{toolbox_server.url}/v1", api_key="x", model="stampede-sim", max_retries=0
+        base_url=f"{toolbox_server.url}/v1",
+        api_key=SecretStr("x"),
+        model="stampede-sim",
+        max_retries=0,
     ).bind_tools([check_pods, get_metrics, get_logs, get_deploys])
     firsts = [next(i for i in catalogue(0) if i.alert_type == t) for t in ALERT_TYPES]
     with httpx.Client(base_url=toolbox_server.url, timeout=5) as http:
@@ -72,19 +77,14 @@ def test_langchain_chatopenai_plans_and_reasons(toolbox_server: Server) -> None:
             assert verdict["root_cause"] == incident.root_cause, incident.service
             assert len(verdict["cited_evidence"]) >= 2
 
-
-def test_langchain_sees_rate_limits_with_retry_after(toolbox_server: Server) -> None:
     httpx.put(
         f"{toolbox_server.url}/faults/llm",
         json={"error_rate": 1, "error_status": 429, "retry_after_s": 4, "ttl_s": 30},
         headers=admin(toolbox_server),
     ).raise_for_status()
-    model = ChatOpenAI(
-        base_url=f"{toolbox_server.url}/v1", api_key="x", model="stampede-sim", max_retries=0
-    )
     with pytest.raises(openai.RateLimitError) as caught:
-        model.invoke([HumanMessage('{"alert_type": "crash_loop", "service": "billing"}')])
-    assert caught.value.response.headers["Retry-After"] == "4"
+        model.invoke([HumanMessage(json.dumps(firsts[0].alert()))])
+    assert caught.value.response.headers["Retry-After"] == "4", "the agent can honour it"
 
 
 def test_hang_gives_nothing_within_the_client_timeout(toolbox_server: Server) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from pydantic import ValidationError
 
@@ -9,7 +11,9 @@ from target_agent.toolbox.settings import Settings, get_settings
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings_cache() -> None:
+def _fresh_settings_cache() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
     get_settings.cache_clear()
 
 

@@ -1,4 +1,4 @@
-"""``POST /tools/{name}``: catalogue answers, 404 for unknown tool or service, 422 for bad bodies."""
+"""``POST /tools/{name}``: catalogue answers; 404 unknown tool or service; 422 bad bodies."""
 
 from __future__ import annotations
 

@@ -1,0 +1,13 @@
+"""Kubernetes activities for experiments/kind/*.json (and any cluster on the allow-list).
+
+    probes.py   kube_context_allowed (the guard), replica_counts, hpa_can_scale,
+                hpa_scales_out_within, rollout_completes_without_unavailable
+    actions.py  drain_node (PDB-aware, like kubectl drain), uncordon_nodes
+    _client.py  context resolution, allow-list, the one guarded API client
+
+Pod kill, scaling and rollout triggers come from chaosk8s; these cover what it lacks.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,95 @@
+"""Fixtures for the agent tests: one real toolbox and one real Redis per session (faults are
+cleared after every test), and an in-process agent app (real lifespan) talking to them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stampede import procs
+from tests.conftest import Server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def start_redis(port: int, data_dir: Path) -> procs.Proc:
+    proc = procs.spawn(
+        [
+            procs.redis_executable(),
+            "--port",
+            str(port),
+            "--bind",
+            procs.LOCALHOST,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data_dir),
+        ],
+        data_dir / "redis.log",
+    )
+    import redis
+
+    client = redis.Redis(host=procs.LOCALHOST, port=port, socket_timeout=1)
+    import time
+
+    for _ in range(100):
+        try:
+            if client.ping():
+                return proc
+        except redis.RedisError:
+            time.sleep(0.05)
+    procs.stop(proc)
+    raise RuntimeError(f"redis on port {port} did not start: {proc.log_tail()}")
+
+
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A redis-server for the whole session (tests that stop Redis use ``redis_server``)."""
+    port = procs.free_port()
+    proc = start_redis(port, tmp_path_factory.mktemp("agent-redis"))
+    yield Server(f"redis://{procs.LOCALHOST}:{port}/0", port, proc)
+    procs.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def shared_toolbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real toolbox under uvicorn for the whole session."""
+    port = procs.free_port()
+    token = secrets.token_hex(8)
+    log = tmp_path_factory.mktemp("agent-toolbox") / "toolbox.log"
+    proc = procs.spawn(
+        procs.python_cmd(
+            "-m",
+            "uvicorn",
+            "target_agent.toolbox.main:app",
+            "--host",
+            procs.LOCALHOST,
+            "--port",
+            str(port),
+            "--no-access-log",
+        ),
+        log,
+        env={"TOOLBOX_ADMIN_TOKEN": token},
+    )
+    url = f"http://{procs.LOCALHOST}:{port}"
+    procs.wait_http_ok(f"{url}/healthz", proc, what="toolbox")
+    yield Server(url, port, proc, token)
+    procs.stop(proc)
+
+
+@pytest.fixture
+def toolbox(shared_toolbox: Server) -> Iterator[Server]:
+    """The shared toolbox with no fault on, before and after the test."""
+    headers = {"Authorization": f"Bearer {shared_toolbox.admin_token}"}
+    httpx.delete(f"{shared_toolbox.url}/faults", headers=headers, timeout=5).raise_for_status()
+    yield shared_toolbox
+    httpx.delete(f"{shared_toolbox.url}/faults", headers=headers, timeout=5).raise_for_status()

@@ -1,0 +1,94 @@
+"""Helpers for the agent tests: settings, an in-process agent, faults, metric reading."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from target_agent.agent.main import create_app
+from target_agent.agent.runtime import AgentRuntime
+from target_agent.agent.settings import Settings
+from target_agent.toolbox.catalogue import Incident, catalogue
+from tests.conftest import Server
+
+#: Short timeouts so fault tests finish quickly; still the agent's real mechanisms.
+FAST: dict[str, Any] = {
+    "deadline_s": 5.0,
+    "llm_timeout_s": 2.0,
+    "tool_timeout_s": 0.3,
+    "redis_timeout_s": 0.2,
+    "breaker_ttl_s": 1.0,
+    "write_behind_flush_interval_s": 0.1,
+    "shutdown_flush_s": 2.0,
+}
+
+
+def agent_settings(toolbox: Server, redis_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "toolbox_url": toolbox.url,
+        "redis_url": redis_url,
+        "replica": "test-replica",
+        **FAST,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def running_agent(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, AgentRuntime]]:
+    """The real app with its lifespan, reached over httpx's ASGI transport."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://agent", timeout=60
+        ) as client:
+            yield client, app.state.runtime
+
+
+async def set_fault(toolbox: Server, target: str, **spec: Any) -> None:
+    spec.setdefault("ttl_s", 60)
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.put(
+            f"{toolbox.url}/faults/{target}",
+            json=spec,
+            headers={"Authorization": f"Bearer {toolbox.admin_token}"},
+        )
+    response.raise_for_status()
+
+
+async def clear_faults(toolbox: Server) -> None:
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.delete(
+            f"{toolbox.url}/faults", headers={"Authorization": f"Bearer {toolbox.admin_token}"}
+        )
+    response.raise_for_status()
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples called ``name`` whose labels include ``labels`` (0 when none)."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+async def toolbox_calls(toolbox: Server, target: str) -> float:
+    """``toolbox_calls_total{target=...}`` summed over results: calls the toolbox received."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        text = (await client.get(f"{toolbox.url}/metrics")).text
+    return metric_value(text, "toolbox_calls_total", target=target)
+
+
+def incidents() -> tuple[Incident, ...]:
+    return catalogue()
+
+
+def by_service(service: str) -> Incident:
+    return next(i for i in catalogue() if i.service == service)
