@@ -8,8 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCOPE_KINDS = ("run", "all", "baseline", "fault", "recovery")
+PHASES = ("baseline", "fault", "recovery")
+ALL = "all"
+SCOPE_KINDS = ("run", ALL, *PHASES)
 _EVERY = frozenset(SCOPE_KINDS)
+
+
+@dataclass(frozen=True)
+class SliParams:
+    """Objectives some SLIs depend on (set under ``params:`` in the SLO file)."""
+
+    goodput_latency_ms: float = 2000.0
+    recovery_success_ratio: float = 0.95
+    recovery_sustain_s: int = 5
 
 
 @dataclass(frozen=True)

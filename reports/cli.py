@@ -14,6 +14,16 @@ import typer
 RunDir = Annotated[Path, typer.Argument(help="Run directory (runs/<run-id>).", show_default=False)]
 
 
+def _precheck(run_dir: Path, slo: Path | None) -> None:
+    """Fail fast on the commonest bad input before importing pandas and plotly (seconds)."""
+    from reports.errors import require_run_dir
+    from reports.slo import load_slo
+
+    if slo is not None:
+        load_slo(slo)
+    require_run_dir(run_dir)
+
+
 def report(
     run_dir: RunDir,
     slo: Annotated[
@@ -21,10 +31,11 @@ def report(
         typer.Option("--slo", help="SLO file: evaluate it and show the verdicts in the report."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Report path [default: RUN_DIR/report.html].")
+        Path | None, typer.Option("--out", help="Report path (default: RUN_DIR/report.html).")
     ] = None,
 ) -> None:
     """Write RUN_DIR/report.html (self-contained, opens offline) and RUN_DIR/summary.json."""
+    _precheck(run_dir, slo)
     from reports.render import write_report
 
     path = write_report(run_dir, slo, out=out)
@@ -36,18 +47,19 @@ def gate(
     run_dir: RunDir,
     slo: Annotated[Path, typer.Option("--slo", help="SLO file (see docs/slo.md).")],
     junit: Annotated[
-        Path | None, typer.Option("--junit", help="JUnit XML path [default: RUN_DIR/junit.xml].")
+        Path | None, typer.Option("--junit", help="JUnit XML path (default: RUN_DIR/junit.xml).")
     ] = None,
     summary: Annotated[
         Path | None,
-        typer.Option("--summary", help="Markdown summary path [default: RUN_DIR/summary.md]."),
+        typer.Option("--summary", help="Markdown summary path (default: RUN_DIR/summary.md)."),
     ] = None,
     gate_json: Annotated[
         Path | None,
-        typer.Option("--gate-json", help="Verdicts as JSON [default: RUN_DIR/gate.json]."),
+        typer.Option("--gate-json", help="Verdicts as JSON (default: RUN_DIR/gate.json)."),
     ] = None,
 ) -> None:
     """Judge RUN_DIR against an SLO file. Exit 0 all met, 1 an SLO violated, 2 bad input."""
+    _precheck(run_dir, slo)
     from reports.gate import run_gate
 
     result = run_gate(

@@ -29,3 +29,10 @@ def where(path: Path | str, line: int | None = None) -> str:
 def obj(value: Any) -> dict[str, Any]:
     """``value`` when it is a JSON object, else an empty one (optional nested fields)."""
     return value if isinstance(value, dict) else {}
+
+
+def require_run_dir(path: Path) -> Path:
+    """``path`` when it is a directory, else the one-line error every command gives."""
+    if not path.is_dir():
+        raise ReportsError(f"{path}: run directory not found")
+    return path

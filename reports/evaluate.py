@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from reports.catalogue import SLIS
-from reports.phases import ALL
+from reports.catalogue import ALL, SLIS
 from reports.slis import Summary, Value
 from reports.slo import Objective, Slo
 

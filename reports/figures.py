@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from reports.phases import PHASES
+from reports.catalogue import PHASES
 from reports.slis import ExperimentSummary, Summary
 from reports.timeseries import per_second, sample_series, sampled_retries_per_second
 

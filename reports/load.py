@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.errors import ReportsError, obj, where
+from reports.errors import ReportsError, obj, require_run_dir, where
 
 REQUEST_COLUMNS = (
     "ts",
@@ -72,9 +72,7 @@ class RunFrames:
 
 def load(run_dir: Path | str) -> RunFrames:
     """Read and validate ``run.json``, ``requests.csv``, ``samples.csv`` and the journals."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ReportsError(f"{run_dir}: run directory not found")
+    run_dir = require_run_dir(Path(run_dir))
     notes: list[str] = []
     run = _read_json(run_dir / "run.json", required=True)
     assert run is not None

@@ -23,11 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from reports.catalogue import ALL, PHASES
 from reports.errors import ReportsError, obj
 from reports.load import ExperimentRecord
-
-PHASES = ("baseline", "fault", "recovery")
-ALL = "all"
 
 
 @dataclass(frozen=True)

@@ -18,22 +18,14 @@ import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-from reports.catalogue import SLIS
+from reports.catalogue import ALL, PHASES, SLIS, SliParams
 from reports.errors import ReportsError
 from reports.evaluate import FAIL, VERDICTS, Case, evaluate, exit_code, fmt
 from reports.figures import BREAKER_TICKS, experiment_timeline, overview
 from reports.load import RunFrames, load
-from reports.phases import ALL, PHASES, ExperimentPhases
+from reports.phases import ExperimentPhases
 from reports.serialize import case_to_dict, dumps, run_facts, summary_to_dict
-from reports.slis import (
-    ExperimentSummary,
-    ScopeSlis,
-    SliParams,
-    Summary,
-    Value,
-    counter_increases,
-    summarize,
-)
+from reports.slis import ExperimentSummary, ScopeSlis, Summary, Value, counter_increases, summarize
 from reports.slo import load_slo
 
 TEMPLATES = Path(__file__).parent / "templates"

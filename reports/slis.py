@@ -14,23 +14,14 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from reports.catalogue import SCOPE_KINDS, SLIS
+from reports.catalogue import ALL, SCOPE_KINDS, SLIS, SliParams
 from reports.load import RunFrames
-from reports.phases import ALL, ExperimentPhases, experiment_phases
+from reports.phases import ExperimentPhases, experiment_phases
 
 Value = float | int | bool | None
 PERCENTILE_METHOD: Final = "inverted_cdf"  # nearest rank: an observed value, never interpolated
 BASELINE_EXPERIMENT = "baseline"
 _EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class SliParams:
-    """Objectives some SLIs depend on (set under ``params:`` in the SLO file)."""
-
-    goodput_latency_ms: float = 2000.0
-    recovery_success_ratio: float = 0.95
-    recovery_sustain_s: int = 5
 
 
 @dataclass

@@ -13,10 +13,8 @@ from typing import Any, NoReturn
 
 import yaml
 
-from reports.catalogue import SLIS
+from reports.catalogue import ALL, PHASES, SLIS, SliParams
 from reports.errors import ReportsError, where
-from reports.phases import ALL, PHASES
-from reports.slis import SliParams
 
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
 PHASE_CHOICES = (*PHASES, ALL, "*")

@@ -24,12 +24,16 @@ StateDirOpt = Annotated[
 
 
 def _log_to_stderr() -> None:
+    """Progress of stampede.* to stderr, one ``stampede: ...`` line each (no duplicates)."""
     log = logging.getLogger("stampede")
-    if not any(getattr(h, "_stampede_cli", False) for h in log.handlers):
+    handler = next((h for h in log.handlers if h.get_name() == "stampede-cli"), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
+        handler.set_name("stampede-cli")
         handler.setFormatter(logging.Formatter("stampede: %(message)s"))
-        handler._stampede_cli = True  # type: ignore[attr-defined]
         log.addHandler(handler)
+    elif isinstance(handler, logging.StreamHandler):
+        handler.setStream(sys.stderr)  # sys.stderr may have been replaced since (tests)
     log.setLevel(logging.INFO)
 
 

@@ -241,23 +241,35 @@ class LocalTarget:
         return done
 
 
+def _kind_target(weakness: str | None) -> Target:
+    """The kind target of `stampede.kind`, after checking kind, kubectl and Docker are here."""
+    try:
+        from stampede import kind
+    except ImportError:
+        kind = None  # type: ignore[assignment]
+    factory = getattr(kind, "suite_target", None)
+    if kind is None or factory is None:
+        raise InputError(
+            "--target kind: not available here: needs kind + docker and the kind target "
+            "helpers (see docs/kubernetes.md)"
+        )
+    missing = [tool for tool in ("kind", "kubectl", "docker") if shutil.which(tool) is None]
+    problem = f"{', '.join(missing)} not on PATH" if missing else kind.docker_engine_problem()
+    if problem:
+        raise InputError(
+            f"--target kind: not available here: needs kind + docker ({problem}; "
+            "see docs/kubernetes.md)"
+        )
+    target: Target = factory(weakness=weakness)
+    return target
+
+
 def make_target(name: str, state_dir: Path, weakness: str | None) -> Target:
     """The target named on the command line, or an InputError saying why it cannot run here."""
     if name == "local":
         return LocalTarget(state_dir, weakness)
     if name == "kind":
-        try:
-            from stampede import kind  # type: ignore[attr-defined]
-        except ImportError:
-            kind = None
-        factory = getattr(kind, "suite_target", None)
-        if factory is None:
-            raise InputError(
-                "--target kind: not available here: needs kind + docker and the kind target "
-                "helpers (see docs/kubernetes.md)"
-            )
-        target: Target = factory(weakness=weakness)
-        return target
+        return _kind_target(weakness)
     raise InputError(f"--target {name!r}: unknown target (known: {', '.join(TARGETS)})")
 
 
@@ -951,31 +963,39 @@ class Suite:
         )
 
     def _report_and_gate(self) -> SuiteOutcome:
+        """Report, then gate. Exit: the gate's code, or 2 when the harness had a problem."""
         assert self.run_dir is not None and self.record is not None
         run_dir = self.run_dir
         slo = self._path(self.config.slo) if self.config.slo else None
-        if not self.config.report:
-            return SuiteOutcome(run_dir, 2 if self.record.harness_errors else 0)
-        write_report, run_gate = self._reporters or _load_reporters()
-        report_path: Path | None = None
         errors = list(self.record.harness_errors)
+        if not self.config.report:
+            return SuiteOutcome(run_dir, 2 if errors else 0)
+        rebuild = f"rebuild with `stampede report {run_dir}` / `stampede gate {run_dir} --slo ...`"
         try:
-            report_path = write_report(run_dir, slo)
-            self.say(f"report: {report_path}")
+            write_report, run_gate = self._reporters or _load_reporters()
+            report_path: Path | None = None
+            try:
+                report_path = write_report(run_dir, slo)
+                self.say(f"report: {report_path}")
+            except StampedeError as exc:
+                errors.append(f"report: {exc}")
+                self.say(f"report failed: {exc}")
+            if slo is None:
+                self.say("no --slo: gate skipped")
+                return SuiteOutcome(run_dir, 2 if errors else 0, report_path=report_path)
+            result = run_gate(run_dir, slo)
+        except KeyboardInterrupt:
+            self.say(f"interrupted during report/gate; the run directory is complete: {rebuild}")
+            return SuiteOutcome(run_dir, EXIT_INTERRUPTED, interrupted=True)
         except StampedeError as exc:
-            errors.append(f"report: {exc}")
-            self.say(f"report failed: {exc}")
-        if slo is None:
-            self.say("no --slo: gate skipped")
-            return SuiteOutcome(run_dir, 2 if errors else 0, report_path=report_path)
-        result = run_gate(run_dir, slo)
-        table = str(getattr(result, "table_text", ""))
+            raise type(exc)(f"{exc} (run directory {run_dir}; {rebuild})") from exc
+        table = str(result.table_text)
         code = int(result.exit_code)
         print(table, flush=True)
         if errors:
-            self.say("harness problems (exit 2): " + "; ".join(errors))
+            self.say("harness problems, exit 2: " + "; ".join(errors))
             code = 2
-        self.say(f"gate: exit {code}; report {report_path or '(none)'}")
+        self.say(f"gate: exit {code}; report {report_path or '(none)'}; run directory {run_dir}")
         return SuiteOutcome(run_dir, code, report_path=report_path, gate_table=table)
 
 

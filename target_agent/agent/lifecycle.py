@@ -58,5 +58,6 @@ class Lifecycle:
             os.write(2, b"agent: SIGTERM with no_graceful_shutdown: exiting now\n")
             os._exit(EXIT_CODE_NO_GRACE)
         self.draining = True
+        os.write(2, b"agent: SIGTERM: draining, /readyz answers 503 from now\n")
         if callable(self._previous):
             self._previous(sig, frame)

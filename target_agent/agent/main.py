@@ -3,8 +3,8 @@
 The lifespan builds the worker's runtime (clients, breakers, graph, store, flusher) and closes
 it; routers come from ``routes/``. ``create_app(settings)`` lets tests and the benchmark run
 the app in-process with their own settings (``app.dependency_overrides[get_settings]`` works
-too). A last-resort handler turns an unexpected exception into a 503 with a detail: the
-contract says never 500.
+too). Validation errors are 422 even for undecodable bodies; a last-resort handler turns an
+unexpected exception into a 503 with a detail: the contract says never 500.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from target_agent.agent.routes import health, investigations
@@ -44,6 +46,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(investigations.router)
     app.include_router(health.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input; a non-UTF-8 body (bytes) makes it raise
+        # UnicodeDecodeError -> 500. Encode bytes leniently instead.
+        detail = jsonable_encoder(
+            exc.errors(), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}
+        )
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

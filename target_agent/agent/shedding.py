@@ -3,7 +3,12 @@
 A request is admitted while fewer than ``max_in_flight`` investigations run in this worker and
 the write-behind buffer still has a slot for every investigation in progress plus this one
 (so a record accepted now can always be kept, even if Redis is down). Refusals answer 503 with
-``Retry-After`` and count ``agent_shed_total``; readiness fails while the worker is overloaded.
+``Retry-After`` and count ``agent_shed_total``.
+
+Readiness fails only while in-flight work is at the limit (:attr:`Admission.overloaded`), not
+when the buffer is full: a full buffer means Redis is down, which is shared by every replica —
+failing readiness for it would empty the Service, turning explicit 503 + Retry-After answers
+into connection errors.
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ class Admission:
         self.metrics = metrics
         self.in_flight = 0
 
+    @property
+    def overloaded(self) -> bool:
+        return self.in_flight >= self.max_in_flight
+
     def refusal(self) -> str | None:
         """Why a new investigation would be refused now, or None if it may start."""
-        if self.in_flight >= self.max_in_flight:
+        if self.overloaded:
             return (
                 f"overloaded: {self.in_flight} investigations in flight (max {self.max_in_flight})"
             )

@@ -53,24 +53,25 @@ def chaos(
     )
 
 
-def stampede(*args: str, timeout_s: float = STACK_UP_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "stampede"), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
-
-
 def _up_args(state_dir: Path, weakness: str, workers: int) -> list[str]:
     args = [str(BIN / "stampede"), "up", "--state-dir", str(state_dir), "--workers", str(workers)]
     return [*args, "--weakness", weakness] if weakness else args
 
 
-def stop_stack(state_dir: Path) -> None:
-    done = stampede("down", "--state-dir", str(state_dir), timeout_s=60)
-    assert done.returncode == 0, f"stampede down failed:\n{done.stdout}\n{done.stderr}"
+def stop_stacks(state_dirs: list[Path]) -> None:
+    """``stampede down`` every stack at once (each waits for its agent to drain)."""
+    downs = [
+        subprocess.Popen(
+            [str(BIN / "stampede"), "down", "--state-dir", str(d)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for d in state_dirs
+    ]
+    for proc in downs:
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, f"stampede down failed:\n{out}"
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +82,7 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
     Starting them together halves the wait on a 2-core machine; each is stopped with
     ``stampede down`` at the end of the session, whatever the tests did to its processes.
     """
-    wanted = {"real": ("", 2), "readiness_on_redis": ("readiness_on_redis", 1)}
+    wanted = {"real": ("", 2), "readiness_on_redis": ("readiness_on_redis", 2)}
     dirs = {name: tmp_path_factory.mktemp(f"stack-{name}") for name in wanted}
     starting = {
         name: subprocess.Popen(
@@ -102,11 +103,11 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
             pytest.fail("\n".join(failed))
         yield {name: path / "stack.json" for name, path in dirs.items()}
     finally:
-        for name, proc in starting.items():
+        for proc in starting.values():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
-            stop_stack(dirs[name])
+        stop_stacks(list(dirs.values()))
 
 
 @pytest.fixture(scope="session")

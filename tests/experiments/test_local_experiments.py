@@ -18,13 +18,18 @@ from tests.experiments.conftest import LOCAL_EXPERIMENTS, REPO, active_faults, c
 
 #: Bound on one experiment's `chaos run` (its own runtime is ~10-20 s).
 RUN_TIMEOUT_S = 90
+#: Shorter fault holds than the files' defaults where that changes nothing the test checks
+#: (tool-latency keeps its 10 s: the breaker needs a few requests to open).
+OBSERVE_S = {"replica-kill": 4, "redis-outage": 4}
 
 
 def run_experiment(name: str, state_file: Path, tmp_path: Path) -> tuple[int, dict[str, Any]]:
     """``chaos --no-version-check run --journal-path ...`` with the suite's environment."""
     journal = tmp_path / "journal.json"
+    hold = ["--var", f"observe_s:float={OBSERVE_S[name]}"] if name in OBSERVE_S else []
     done = chaos(
         "run",
+        *hold,
         "--journal-path",
         str(journal),
         str(REPO / "experiments" / "local" / f"{name}.json"),

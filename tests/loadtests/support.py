@@ -98,7 +98,7 @@ def run_locusts(
 
 
 def spawn_fake_agent(tmp_path: Path, **env: str) -> tuple[str, procs.Proc]:
-    """The fake agent (tests/loadtests/fake_agent.py) under uvicorn on a free port."""
+    """Start the fake agent (tests/loadtests/fake_agent.py) on a free port; not yet ready."""
     port = procs.free_port()
     proc = procs.spawn(
         procs.python_cmd("-m", "uvicorn", "tests.loadtests.fake_agent:app", "--host",
@@ -107,6 +107,8 @@ def spawn_fake_agent(tmp_path: Path, **env: str) -> tuple[str, procs.Proc]:
         env=env,
         cwd=REPO,
     )  # fmt: skip
-    url = f"http://{procs.LOCALHOST}:{port}"
-    procs.wait_http_ok(f"{url}/readyz", proc, what="fake agent")
-    return url, proc
+    return f"http://{procs.LOCALHOST}:{port}", proc
+
+
+def wait_fake_agent(url: str, proc: procs.Proc) -> None:
+    procs.wait_http_ok(f"{url}/readyz", proc, timeout_s=60, what="fake agent")

@@ -96,67 +96,85 @@ def _page_ws(port: int, proc: procs.Proc, deadline: float) -> str:
     raise TimeoutError("chromium did not open its DevTools port")
 
 
-def open_page(
-    path: Path,
-    evaluate: str,
-    *,
-    settle_s: float = 1.0,
-    timeout_s: float = 60.0,
-    screenshot_clip: dict[str, float] | None = None,
-) -> PageReport:
-    """Load ``path``, wait for ``load`` + ``settle_s``, evaluate ``evaluate`` (JSON result)."""
-    exe = chromium()
-    if exe is None:
-        raise FileNotFoundError("chromium not installed")
-    port = procs.free_port()
-    with tempfile.TemporaryDirectory(prefix="stampede-chromium-") as profile:
-        proc = procs.spawn(
+class Browser:
+    """One headless Chromium (started on a free port, stopped by PID) and its first page."""
+
+    def __init__(self, timeout_s: float = 60.0) -> None:
+        exe = chromium()
+        if exe is None:
+            raise FileNotFoundError("chromium not installed")
+        self.timeout_s = timeout_s
+        self._profile = tempfile.TemporaryDirectory(prefix="stampede-chromium-")
+        port = procs.free_port()
+        self.proc = procs.spawn(
             [
                 exe,
                 *FLAGS,
-                f"--user-data-dir={profile}",
+                f"--user-data-dir={self._profile.name}",
                 f"--remote-debugging-port={port}",
                 "--remote-debugging-address=127.0.0.1",
                 "--window-size=1400,1000",
                 "about:blank",
             ],
-            Path(profile) / "chromium.log",
+            Path(self._profile.name) / "chromium.log",
         )
         try:
             deadline = time.monotonic() + timeout_s
-            session = _Session(_page_ws(port, proc, deadline), timeout_s)
+            self.session = _Session(_page_ws(port, self.proc, deadline), timeout_s)
             for domain in ("Page", "Runtime", "Log"):
-                session.call(f"{domain}.enable")
-            session.call("Page.navigate", url=path.resolve().as_uri())
-            session.wait_event("Page.loadEventFired", deadline)
-            time.sleep(settle_s)
-            result = session.call(
-                "Runtime.evaluate", expression=evaluate, returnByValue=True, awaitPromise=True
+                self.session.call(f"{domain}.enable")
+        except BaseException:
+            self.close()
+            raise
+
+    def open(
+        self,
+        path: Path,
+        evaluate: str,
+        *,
+        settle_s: float = 0.3,
+        screenshot_clip: dict[str, float] | None = None,
+    ) -> PageReport:
+        """Load ``path``, wait for ``load`` + ``settle_s``, evaluate ``evaluate`` (JSON result)."""
+        session = self.session
+        session.events.clear()
+        session.call("Page.navigate", url=path.resolve().as_uri())
+        session.wait_event("Page.loadEventFired", time.monotonic() + self.timeout_s)
+        time.sleep(settle_s)
+        result = session.call(
+            "Runtime.evaluate", expression=evaluate, returnByValue=True, awaitPromise=True
+        )
+        report = PageReport(facts=result.get("result", {}).get("value"))
+        if screenshot_clip:
+            shot = session.call(
+                "Page.captureScreenshot",
+                format="png",
+                clip={**screenshot_clip, "scale": 1},
+                captureBeyondViewport=True,
             )
-            report = PageReport(facts=result.get("result", {}).get("value"))
-            if screenshot_clip:
-                shot = session.call(
-                    "Page.captureScreenshot",
-                    format="png",
-                    clip={**screenshot_clip, "scale": 1},
-                    captureBeyondViewport=True,
-                )
-                report.screenshot = base64.b64decode(shot["data"])
-            for event in session.events:
-                method, params = event.get("method"), event.get("params", {})
-                if method == "Runtime.exceptionThrown":
-                    details = params.get("exceptionDetails", {})
-                    text = details.get("exception", {}).get("description") or details.get("text")
-                    report.exceptions.append(str(text))
-                elif method == "Runtime.consoleAPICalled" and params.get("type") in (
-                    "error",
-                    "assert",
-                ):
-                    args = params.get("args", [])
-                    report.console_errors.append(" ".join(str(a.get("value", a)) for a in args))
-                elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-                    report.console_errors.append(str(params["entry"].get("text")))
+            report.screenshot = base64.b64decode(shot["data"])
+        for event in session.events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                details = params.get("exceptionDetails", {})
+                text = details.get("exception", {}).get("description") or details.get("text")
+                report.exceptions.append(str(text))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+                args = params.get("args", [])
+                report.console_errors.append(" ".join(str(a.get("value", a)) for a in args))
+            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                report.console_errors.append(str(params["entry"].get("text")))
+        return report
+
+    def close(self) -> None:
+        session = getattr(self, "session", None)
+        if session is not None:
             session.ws.close()
-            return report
-        finally:
-            procs.stop(proc)
+        procs.stop(self.proc)
+        self._profile.cleanup()
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -130,7 +130,8 @@ def test_exit_code_is_one_only_when_something_failed(summary: Summary) -> None:
     slo = parse_slo(
         "objectives:\n"
         "  - {sli: wrong_ratio, op: '==', threshold: 0, scope: {phase: '*'}}\n"
-        "  - {sli: lost_investigations, op: '==', threshold: 0, scope: {experiment: a}, missing: skip}\n"
+        "  - {sli: lost_investigations, op: '==', threshold: 0, scope: {experiment: a},"
+        " missing: skip}\n"
         "  - {sli: requests, op: '>', threshold: 0, scope: {experiment: zzz}}\n"
     )
     cases = evaluate(summary, slo)

@@ -1,4 +1,4 @@
-"""`stampede gate` and `stampede report` through the real entry point: exit codes, files, messages."""
+"""`stampede gate` / `stampede report` through the real entry point: exit codes, files, messages."""
 
 from __future__ import annotations
 
@@ -230,10 +230,8 @@ def test_bad_run_dirs_exit_2(
     (run / "run.json").write_text("[1, 2")
     code, _, err = cli(["gate", str(run), "--slo", str(slo_file)], monkeypatch, capsys)
     assert code == 2
-    assert (
-        err
-        == f"stampede: error: {run / 'run.json'}:1: invalid JSON: Expecting ',' delimiter (column 6)\n"
-    )
+    expected = f"{run / 'run.json'}:1: invalid JSON: Expecting ',' delimiter (column 6)"
+    assert err == f"stampede: error: {expected}\n"
 
 
 def test_report_command_writes_report_and_summary(

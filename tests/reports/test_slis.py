@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from reports.catalogue import SliParams
 from reports.load import load
-from reports.slis import SliParams, Summary, percentile, summarize
+from reports.slis import Summary, percentile, summarize
 from tests.reports.rundir import T0, Exp, journal, req, write_run
 
 
@@ -43,7 +44,8 @@ def test_percentile_helper_small_samples() -> None:
 
 
 def test_percentiles_are_not_averaged_across_seconds(tmp_path: Path) -> None:
-    """Second 1 has 99 fast requests, second 2 one slow: p99 over rows is 10, not a mean of seconds."""
+    """99 fast requests in one second, one slow in the next: p99 over rows is 10 ms,
+    not a mean of per-second percentiles."""
     rows = [req(T0 + 1 + i / 100, latency_ms=10) for i in range(99)]
     rows.append(req(T0 + 2.5, latency_ms=5000))
     values = _summary(tmp_path, [_exp()], rows).experiments["exp"].scopes["baseline"].values
@@ -53,7 +55,7 @@ def test_percentiles_are_not_averaged_across_seconds(tmp_path: Path) -> None:
 
 def test_requests_fall_into_phases_by_ts_with_half_open_boundaries(tmp_path: Path) -> None:
     """Fault = [T0+10, T0+20): a request at exactly T0+10 is fault, at exactly T0+20 recovery,
-    at exactly ended_at (T0+30) recovery; before started_at or after ended_at: no experiment phase."""
+    at exactly ended_at (T0+30) recovery; before started_at or after ended_at: no phase."""
     stamps = {
         "baseline": [0.0, 9.999],
         "fault": [10.0, 19.999],
@@ -228,7 +230,7 @@ def test_never_recovered_reports_the_remaining_duration(tmp_path: Path) -> None:
 
 
 def test_retries_requests_and_sampled_counter_with_reset(tmp_path: Path) -> None:
-    """retries_total llm: 5, 8, 2 (reset), 4 in fault -> increases 0, 3, 2, 2 = 7 over 2 requests."""
+    """retries_total llm 5, 8, 2 (reset), 4 in fault: increases 0, 3, 2, 2 = 7 over 2 requests."""
     rows = [req(T0 + 11, retries=3), req(T0 + 12, "error", retries=0)]
     samples = [
         {

@@ -87,7 +87,8 @@ def _error(text: str) -> str:
             "slo.yaml:3: objectives[0]: missing required key 'threshold'",
         ),
         (
-            "  - sli: wrong_ratio\n    op: '<'\n    threshold: 1\n    scope:\n      phase: during\n",
+            "  - sli: wrong_ratio\n    op: '<'\n    threshold: 1\n"
+            "    scope:\n      phase: during\n",
             "slo.yaml:7: objectives[0].scope.phase: 'during' is not one of baseline, fault, "
             "recovery, all, *",
         ),
@@ -163,7 +164,8 @@ def test_semantic_errors_name_line_and_field(body: str, expected: str) -> None:
             "slo.yaml:1: version: unsupported version 2 (supported: 1)",
         ),
         (
-            "params: {recovery_sustain_s: 2.5}\nobjectives: [{sli: requests, op: '>', threshold: 0}]\n",
+            "params: {recovery_sustain_s: 2.5}\n"
+            "objectives: [{sli: requests, op: '>', threshold: 0}]\n",
             "slo.yaml:1: params.recovery_sustain_s: expected whole seconds, got 2.5",
         ),
         (

@@ -123,6 +123,16 @@ FAKE_LOCUSTFILE = textwrap.dedent(
 )
 
 
+MINIMAL_SLO = """\
+version: 1
+objectives:
+  - name: no-wrong-answers
+    sli: wrong_ratio
+    op: "=="
+    threshold: 0
+"""
+
+
 def experiment_json(name: str, fault_file: Path, seconds: float) -> dict[str, object]:
     """A chaos experiment whose method holds a 'fault' (a file) for ``seconds``; the rollback
     removes it, so a test can tell whether rollbacks ran."""
@@ -277,7 +287,7 @@ def fakes(tmp_path: Path) -> Iterator[Fakes]:
     (tmp_path / "agent.py").write_text(FAKE_AGENT)
     (tmp_path / "locustfile.py").write_text(FAKE_LOCUSTFILE)
     (tmp_path / "driver.py").write_text(DRIVER)
-    (tmp_path / "slo.yaml").write_text("objectives: []\n")
+    (tmp_path / "slo.yaml").write_text(MINIMAL_SLO)
     fault = tmp_path / "fault.on"
     exp_dir = tmp_path / "experiments" / "local"
     exp_dir.mkdir(parents=True)
@@ -459,7 +469,7 @@ def test_faults_left_after_rollbacks_are_cleared_and_reported(fakes: Fakes, tmp_
 def _config(tmp_path: Path, **over: object) -> SuiteConfig:
     (tmp_path / "loadtests").mkdir(exist_ok=True)
     (tmp_path / "loadtests" / "locustfile.py").write_text("")
-    (tmp_path / "slo.yaml").write_text("objectives: []\n")
+    (tmp_path / "slo.yaml").write_text(MINIMAL_SLO)
     exp = tmp_path / "experiments" / "local"
     exp.mkdir(parents=True, exist_ok=True)
     for name in ("replica-kill", "tool-latency", "redis-outage"):
@@ -477,10 +487,11 @@ def _config(tmp_path: Path, **over: object) -> SuiteConfig:
         ({"target": "mars"}, "--target 'mars': unknown target"),
         ({"run_id": "../escape"}, "--run-id '../escape'"),
         ({"slo": Path("missing.yaml")}, "--slo missing.yaml: file not found"),
+        ({"slo": Path("loadtests/locustfile.py")}, "locustfile.py: empty file"),
         ({"locustfile": Path("nope.py")}, "nope.py not found"),
         ({"experiments": ["tool-latency", "tool-latency"]}, "given more than once"),
     ],
-    ids=["profile", "weakness", "target", "run-id", "slo", "locustfile", "dupes"],
+    ids=["profile", "weakness", "target", "run-id", "slo", "slo-malformed", "locustfile", "dupes"],
 )
 def test_bad_input_is_an_input_error_naming_it(
     tmp_path: Path, over: dict[str, object], message: str
@@ -501,20 +512,23 @@ def test_missing_experiment_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_kind_target_says_what_it_needs(tmp_path: Path) -> None:
-    """Without the kind helpers, --target kind is a clear InputError, not a traceback."""
-    import importlib.util
+    """Without kind, kubectl and a Docker engine, --target kind is one clear InputError."""
+    import shutil
 
-    if importlib.util.find_spec("stampede.kind") is not None:
-        from stampede import kind
+    from stampede import kind
 
-        if hasattr(kind, "suite_target"):
-            pytest.skip("stampede.kind provides a suite target here")
+    tools = all(shutil.which(t) for t in ("kind", "kubectl", "docker"))
+    if tools and kind.docker_engine_problem() is None:
+        pytest.skip("kind and a Docker engine are available here")
     exp = tmp_path / "experiments" / "kind"
     exp.mkdir(parents=True)
     for name in ("replica-kill", "tool-latency", "redis-outage"):
         (exp / f"{name}.json").write_text("{}")
-    with pytest.raises(InputError, match="not available here: needs kind"):
+    with pytest.raises(
+        InputError, match=r"--target kind: not available here: needs kind \+ docker"
+    ):
         Suite(_config(tmp_path, target="kind"))
+    assert not (tmp_path / "runs").exists()
 
 
 def test_cli_reports_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None:

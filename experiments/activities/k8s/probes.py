@@ -20,6 +20,7 @@ __all__ = [
     "hpa_can_scale",
     "hpa_scales_out_within",
     "kube_context_allowed",
+    "ready_replicas_at_least",
     "replica_counts",
     "rollout_completes_without_unavailable",
 ]
@@ -49,6 +50,34 @@ def replica_counts(
     from stampede.kind import replica_counts as counts
 
     return counts(_client.api_client(configuration, secrets), namespace)
+
+
+def ready_replicas_at_least(
+    name: str = "agent",
+    replicas: int = 1,
+    namespace: str = "stampede",
+    raise_on_fewer: bool = True,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> bool:
+    """Return True when the Deployment has at least ``replicas`` Ready pods; raise if fewer.
+
+    Raises ActivityFailed naming the ready and desired counts (or returns False when
+    ``raise_on_fewer`` is False), InterruptExecution when the kube context is refused.
+    """
+    from kubernetes import client
+
+    apps: Any = client.AppsV1Api(_client.api_client(configuration, secrets))
+    deployment = apps.read_namespaced_deployment(name, namespace)
+    ready = int(deployment.status.ready_replicas or 0)
+    if ready >= int(replicas):
+        return True
+    if not raise_on_fewer:
+        return False
+    raise ActivityFailed(
+        f"deployment {namespace}/{name}: {ready} ready replicas "
+        f"({deployment.spec.replicas} desired); expected at least {int(replicas)}"
+    )
 
 
 def _hpa(api: Any, name: str, namespace: str) -> Any:

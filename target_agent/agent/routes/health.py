@@ -23,7 +23,7 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     reason = None
     if runtime.lifecycle.draining:
         reason = "draining"
-    elif runtime.admission.refusal() is not None:
+    elif runtime.admission.overloaded:
         reason = runtime.admission.refusal()
     elif runtime.settings.weakness == "readiness_on_redis" and not await runtime.store.ping(
         runtime.settings.redis_timeout_s

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from stampede import procs
 from target_agent.agent.main import create_app
 from target_agent.agent.runtime import AgentRuntime
 from target_agent.agent.settings import Settings
@@ -92,3 +94,41 @@ def incidents() -> tuple[Incident, ...]:
 
 def by_service(service: str) -> Incident:
     return next(i for i in catalogue() if i.service == service)
+
+
+def spawn_agent(
+    toolbox: Server,
+    redis_url: str,
+    log: Path,
+    workers: int = 1,
+    **env: str,
+) -> tuple[procs.Proc, str]:
+    """The agent under uvicorn in its own process (as the local stack runs it); waits for /readyz."""
+    port = procs.free_port()
+    full_env = {
+        "AGENT_TOOLBOX_URL": toolbox.url,
+        "AGENT_REDIS_URL": redis_url,
+        "AGENT_REPLICA": "proc-replica",
+        **{f"AGENT_{k.upper()}": v for k, v in env.items() if k != "prometheus_multiproc_dir"},
+    }
+    if "prometheus_multiproc_dir" in env:
+        full_env["PROMETHEUS_MULTIPROC_DIR"] = env["prometheus_multiproc_dir"]
+    proc = procs.spawn(
+        procs.python_cmd(
+            "-m",
+            "uvicorn",
+            "target_agent.agent.main:app",
+            "--host",
+            procs.LOCALHOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+        ),
+        log,
+        env=full_env,
+    )
+    url = f"http://{procs.LOCALHOST}:{port}"
+    procs.wait_http_ok(f"{url}/readyz", proc, timeout_s=60, what="agent")
+    return proc, url

@@ -63,14 +63,15 @@ async def test_half_the_tool_calls_failing_is_absorbed_by_retries(
 ) -> None:
     """50 % tool errors (503), empty cache: retries recover most calls, nothing is wrong.
 
-    Measured here: 44-48 of 48 answers correct (>= 0.9); the floor asserted is 0.75 because
-    the retry budget (20 % of traffic + burst 10) deliberately cannot cover a 50 % error rate.
+    Measured here: 28-31 of 32 answers correct; the floor asserted is 0.75 because the retry
+    budget (20 % of traffic + burst 10) deliberately cannot cover a 50 % error rate, and the
+    breaker (5 consecutive failures) sometimes opens; stale cached answers fill in after that.
     """
     await set_fault(toolbox, "tools", error_rate=0.5, error_status=503, retry_after_s=0)
     # A generous attempt timeout: this test is about errors, not about a loaded CI machine.
     settings = agent_settings(toolbox, fresh_db(shared_redis, 3), tool_timeout_s=1.0)
     async with running_agent(settings) as (client, _):
-        results = await investigate_all(client, rounds=3)
+        results = await investigate_all(client, rounds=2, concurrency=6)
         text = (await client.get("/metrics")).text
     outcomes = [outcome for _, outcome, _ in results]
     correct = outcomes.count("correct") / len(outcomes)
@@ -159,7 +160,7 @@ async def test_llm_retries_never_exceed_the_retry_budget(
     settings = agent_settings(toolbox, shared_redis.url, breaker_threshold=1000)
     async with running_agent(settings) as (client, _):
         started = time.monotonic()
-        results = await investigate_all(client, rounds=2, concurrency=8)
+        results = await investigate_all(client, rounds=1, concurrency=8)
         elapsed = time.monotonic() - started
         text = (await client.get("/metrics")).text
     retries = metric_value(text, "agent_retries_total", dependency="llm")
