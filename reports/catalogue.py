@@ -23,6 +23,10 @@ class SliParams:
     recovery_sustain_s: int = 5
 
 
+# SLIs that only exist where there is a fault: N/A (not missing) for fault-free experiments.
+NEEDS_FAULT = frozenset({"recovery_time_s", "recovered", "cost_amplification"})
+
+
 @dataclass(frozen=True)
 class SliSpec:
     """One SLI: where it is defined and what it means."""

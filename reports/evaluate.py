@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from reports.catalogue import ALL, SLIS
+from reports.catalogue import ALL, NEEDS_FAULT, SLIS
 from reports.slis import Summary, Value
 from reports.slo import Objective, Slo
 
@@ -78,13 +78,18 @@ def _phases(summary: Summary, experiment: str, objective: Objective) -> list[str
 
 def _case(summary: Summary, o: Objective, experiment: str | None, phase: str | None) -> Case:
     scope = summary.scope(experiment, phase)
+    label = "run" if experiment is None else f"{experiment}/{phase}"
+    phases = summary.experiments[experiment].phases if experiment is not None else None
     if scope is None:
-        assert experiment is not None
-        notes = "; ".join(summary.experiments[experiment].phases.notes)
+        assert phases is not None
+        notes = "; ".join(phases.notes)
         value, reason = None, f"experiment has no {phase} phase ({notes or 'no journal'})"
     else:
         value, reason = scope.values.get(o.sli), scope.reasons.get(o.sli, "")
-    label = "run" if experiment is None else f"{experiment}/{phase}"
+    fault_free = value is None and phases is not None and phases.fault_free
+    if fault_free and (scope is None or o.sli in NEEDS_FAULT):
+        message = f"{label}: fault-free experiment (its method ran no activity)"
+        return Case(o, experiment, phase, None, NA, message)
     target = f"{o.op} {fmt(o.threshold)}"
     if value is None:
         verdict = FAIL if o.missing == "fail" else SKIP

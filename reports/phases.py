@@ -10,8 +10,11 @@ list (the method activities) is not empty:
 Intervals are half-open, so a request exactly at ``fault_start`` is in ``fault`` and one exactly
 at ``fault_end`` is in ``recovery``; one exactly at ``ended_at`` is still in ``recovery``.
 Without a journal (or with one that ran no method activity) the experiment has one phase,
-``all``, and a note says why. Journal timestamps are ISO-8601; naive ones are read as UTC (what
-docs/contracts.md says), aware ones (chaostoolkit-lib >= 1.3x writes ``+00:00``) are converted.
+``all``, and a note says why. A *completed* journal with no method activity is a fault-free
+experiment by design (``fault_free``): objectives on its fault phase are not applicable.
+
+Journal timestamps are ISO-8601; naive ones are read as UTC (what docs/contracts.md says),
+aware ones (chaostoolkit-lib 1.44 writes ``+00:00``) are converted.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class ExperimentPhases:
     fault_end: float | None = None
     journal: JournalFacts | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    fault_free: bool = False
 
     @property
     def has_phases(self) -> bool:
@@ -206,6 +210,8 @@ def experiment_phases(
     ends = [a.end if a.end is not None else a.start for a in facts.method]
     ends_known = [e for e in ends if e is not None]
     if not starts:
+        fault_free = facts.status == "completed"
+        why = "a fault-free experiment" if fault_free else "not a completed run"
         return ExperimentPhases(
             record.name,
             record.started_at,
@@ -213,8 +219,9 @@ def experiment_phases(
             journal=facts,
             notes=(
                 f"journal {record.journal} has no method activity (status "
-                f"{facts.status or 'unknown'}): one phase 'all' for the whole window",
+                f"{facts.status or 'unknown'}, {why}): one phase 'all' for the whole window",
             ),
+            fault_free=fault_free,
         )
     notes = []
     fault_start = min(starts)

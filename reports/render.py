@@ -129,7 +129,7 @@ def _kpis(exp: ExperimentSummary) -> list[dict[str, Any]]:
         {"label": "p95 in fault", "value": display(fault.values.get("latency_p95_ms"), "ms")},
         {
             "label": "recovery time",
-            "value": ("≥ " + recovery) if recovered is False else recovery,
+            "value": "not recovered" if recovered is False else recovery,
             "bad": str(recovered is False),
         },
         {
@@ -146,6 +146,18 @@ def _kpis(exp: ExperimentSummary) -> list[dict[str, Any]]:
             "bad": str(bool(whole.values.get("wrong_ratio"))),
         },
     ]
+
+
+def _violations_first(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """FAIL cases first (stable), each objective's description on its first row only."""
+    ordered = sorted(cases, key=lambda c: c.get("verdict") != FAIL)
+    seen: set[Any] = set()
+    out = []
+    for case in ordered:
+        key = case.get("objective")
+        out.append({**case, "first": key not in seen})
+        seen.add(key)
+    return out
 
 
 def build_report(
@@ -191,7 +203,7 @@ def build_report(
                 "record": frames.experiment(name),
             }
         )
-    cases = slo_cases or []
+    cases = _violations_first(slo_cases or [])
     counts = {v: sum(c["verdict"] == v for c in cases) for v in VERDICTS}
     template = env.get_template("report.html.j2")
     return template.render(

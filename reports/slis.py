@@ -155,12 +155,13 @@ def sample_slis(
 
 def recovery(
     ts: pd.Series, success: pd.Series, fault_end: float, end: float, params: SliParams
-) -> tuple[float, bool]:
+) -> tuple[float | None, bool]:
     """Seconds from ``fault_end`` to the first of ``recovery_sustain_s`` consecutive good seconds.
 
     Second k is ``[fault_end + k, fault_end + k + 1)``; it is good when it has at least one request
     and its success ratio is >= ``recovery_success_ratio``. Only whole seconds before ``end`` count.
-    Never recovered: ``(end - fault_end, False)``, a lower bound.
+    Never recovered: ``(None, False)`` -- not the remaining time, a lower bound that could pass
+    a threshold longer than the recovery phase.
     """
     n_bins = math.floor(end - fault_end + _EPS)
     sustain = max(1, int(params.recovery_sustain_s))
@@ -175,11 +176,14 @@ def recovery(
         streak = streak + 1 if flag else 0
         if streak == sustain:
             return float(k - sustain + 1), True
-    return max(end - fault_end, 0.0), False
+    return None, False
 
 
 def scale_out(replicas: pd.DataFrame, t0: float, end: float) -> tuple[float | None, bool | None]:
-    """Seconds from ``t0`` to the first replicas sample above the count at ``t0``."""
+    """Seconds from ``t0`` to the first replicas sample above the count at ``t0``.
+
+    ``(None, None)`` without samples; ``(None, False)`` when the count never grew.
+    """
     if not len(replicas):
         return None, None
     before = replicas[replicas["ts"] <= t0]
@@ -187,7 +191,7 @@ def scale_out(replicas: pd.DataFrame, t0: float, end: float) -> tuple[float | No
     above = replicas[(replicas["ts"] >= t0) & (replicas["value"] > reference)]
     if len(above):
         return float(above["ts"].iloc[0] - t0), True
-    return max(end - t0, 0.0), False
+    return None, False
 
 
 def _in_window(ts: pd.Series, start: float, end: float, last: bool) -> pd.Series:
@@ -218,8 +222,13 @@ def _experiment(
     if phases.fault_end is not None:
         success = rows["outcome"].isin(("correct", "degraded"))
         value, ok = recovery(rows["ts"], success, phases.fault_end, phases.end, params)
+        never = (
+            f"not recovered: no {params.recovery_sustain_s} consecutive seconds at success ratio "
+            f">= {params.recovery_success_ratio:g} in the {phases.end - phases.fault_end:.1f} s "
+            "after the fault"
+        )
         for phase in (ALL, "recovery"):
-            scopes[phase].set("recovery_time_s", value)
+            scopes[phase].set("recovery_time_s", value, never)
             scopes[phase].set("recovered", ok)
     else:
         scopes[ALL].set("recovery_time_s", None, "no fault phase (see the experiment's notes)")
@@ -238,7 +247,8 @@ def _experiment(
     t0 = phases.fault_start if phases.fault_start is not None else phases.start
     out_time, out_ok = scale_out(replicas, t0, phases.end)
     why = "no replicas sample in the experiment (samples.csv records replicas on kind only)"
-    scopes[ALL].set("scale_out_time_s", out_time, why)
+    never = f"replicas never grew in the {phases.end - t0:.1f} s from the fault start"
+    scopes[ALL].set("scale_out_time_s", out_time, why if out_ok is None else never)
     scopes[ALL].set("scaled_out", out_ok, why)
     return ExperimentSummary(phases, scopes)
 
@@ -289,20 +299,28 @@ def _vs_baseline_experiment(experiments: dict[str, ExperimentSummary]) -> None:
 
 
 def _worst(run: ScopeSlis, experiments: dict[str, ExperimentSummary]) -> None:
-    """Run-scope values of experiment-level SLIs: the worst experiment (sum for losses)."""
+    """Run-scope values of experiment-level SLIs (docs/slo.md): mostly the worst experiment."""
+
+    def values(name: str) -> list[Value]:
+        return [e.scopes[ALL].values.get(name) for e in experiments.values()]
+
     for name in (
         "cost_amplification",
         "cost_amplification_vs_baseline_experiment",
-        "recovery_time_s",
         "scale_out_time_s",
     ):
-        found = [e.scopes[ALL].values.get(name) for e in experiments.values()]
-        values = [float(v) for v in found if v is not None]
-        run.set(name, max(values) if values else None, "no experiment has a value")
-    for name in ("recovered", "scaled_out"):
-        flags = [e.scopes[ALL].values.get(name) for e in experiments.values()]
-        known = [bool(f) for f in flags if f is not None]
-        run.set(name, all(known) if known else None, "no experiment has a value")
+        known = [float(v) for v in values(name) if v is not None]
+        run.set(name, max(known) if known else None, "no experiment has a value")
+    stuck = [n for n, e in experiments.items() if e.scopes[ALL].values.get("recovered") is False]
+    recovered = [v for v in values("recovered") if v is not None]
+    times = [float(v) for v in values("recovery_time_s") if v is not None]
+    if stuck:
+        run.set("recovery_time_s", None, f"not recovered: {', '.join(stuck)}")
+    else:
+        run.set("recovery_time_s", max(times) if times else None, "no experiment has a value")
+    run.set("recovered", all(recovered) if recovered else None, "no experiment has a value")
+    scaled = [v for v in values("scaled_out") if v is not None]
+    run.set("scaled_out", any(scaled) if scaled else None, "no experiment has a value")
     lost = [e.scopes[ALL].values.get("lost_investigations") for e in experiments.values()]
     counts = [v for v in lost if v is not None]
     run.set("lost_investigations", sum(counts) if counts else None, "no experiment records it")

@@ -26,14 +26,12 @@ StateDirOpt = Annotated[
 def _log_to_stderr() -> None:
     """Progress of stampede.* to stderr, one ``stampede: ...`` line each (no duplicates)."""
     log = logging.getLogger("stampede")
-    handler = next((h for h in log.handlers if h.get_name() == "stampede-cli"), None)
-    if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.set_name("stampede-cli")
-        handler.setFormatter(logging.Formatter("stampede: %(message)s"))
-        log.addHandler(handler)
-    elif isinstance(handler, logging.StreamHandler):
-        handler.setStream(sys.stderr)  # sys.stderr may have been replaced since (tests)
+    for old in [h for h in log.handlers if h.get_name() == "stampede-cli"]:
+        log.removeHandler(old)  # bound to a sys.stderr that may since have been replaced
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("stampede-cli")
+    handler.setFormatter(logging.Formatter("stampede: %(message)s"))
+    log.addHandler(handler)
     log.setLevel(logging.INFO)
 
 

@@ -210,10 +210,21 @@ def _component_status(name: str, comp: _Component | None) -> dict[str, Any]:
     return row
 
 
+def _single_process(master: psutil.Process) -> bool:
+    """uvicorn ``--workers 1`` serves in the master itself: no supervisor, no worker signals."""
+    try:
+        cmdline = master.cmdline()
+    except psutil.Error:
+        return False
+    return "--workers" in cmdline[:-1] and cmdline[cmdline.index("--workers") + 1] == "1"
+
+
 def _worker_pids(agent: AgentState) -> list[int]:
     master = agent.proc.process()
     if master is None:
         return []
+    if _single_process(master):
+        return [master.pid]
     return sorted(child.pid for child in procs.spawn_children(master))
 
 
@@ -567,7 +578,9 @@ def _current(state: StackState) -> StackState:
 def agent_worker_pids(state: StackState) -> list[int]:
     """PIDs of the agent's live uvicorn workers (the master's spawn children), sorted.
 
-    Empty when the master is gone (or its PID was recycled).
+    Empty when the master is gone (or its PID was recycled). With ``--workers 1`` uvicorn serves
+    in the master itself (no supervisor): the list is then the master's pid, and nothing
+    restarts it if it is killed.
     """
     return _worker_pids(state.agent)
 
@@ -613,14 +626,23 @@ def start_redis(state: StackState, timeout_s: float = 15.0) -> StackState:
 
 def _signal_master(state: StackState, sig: signal.Signals) -> None:
     agent = _current(state).agent
-    if not agent.proc.send_signal(sig):
+    master = agent.proc.process()
+    if master is None:
         raise HarnessError(f"agent master (pid {agent.pid}) is not running: cannot send {sig.name}")
+    if _single_process(master):
+        raise HarnessError(
+            f"the agent (pid {agent.pid}) runs as a single process (--workers 1): "
+            f"no supervisor to handle {sig.name}; start the stack with --workers 2 or more"
+        )
+    if not agent.proc.send_signal(sig):
+        raise HarnessError(f"agent master (pid {agent.pid}) exited: cannot send {sig.name}")
 
 
 def restart_agent_workers(state: StackState) -> None:
     """SIGHUP the agent master: uvicorn replaces workers one by one (new ready, then old stops).
 
-    Returns at once; the replacement takes a few seconds. HarnessError if the master is gone.
+    Returns at once; the replacement takes a few seconds. HarnessError if the master is gone
+    or the agent runs single-process (``--workers 1``, where SIGHUP would just kill it).
     """
     _signal_master(state, signal.SIGHUP)
 
@@ -630,7 +652,7 @@ def _resize(state: StackState, sig: signal.Signals, delta: int) -> StackState:
         current = _current(state)
         workers = current.agent.workers + delta
         if workers < 1:
-            raise InputError("the agent runs 1 worker: cannot remove the last one")
+            raise HarnessError("the agent runs 1 worker: cannot remove the last one")
         _signal_master(current, sig)
         new = current.model_copy(
             update={"agent": current.agent.model_copy(update={"workers": workers})}
@@ -640,10 +662,13 @@ def _resize(state: StackState, sig: signal.Signals, delta: int) -> StackState:
 
 
 def add_worker(state: StackState) -> StackState:
-    """SIGTTIN the agent master: one more worker. stack.json records the new worker count."""
+    """SIGTTIN the agent master: one more worker. stack.json records the new worker count.
+
+    HarnessError when the master is gone or single-process (``--workers 1``).
+    """
     return _resize(state, signal.SIGTTIN, +1)
 
 
 def remove_worker(state: StackState) -> StackState:
-    """SIGTTOU the agent master: one worker fewer (never below 1; InputError then)."""
+    """SIGTTOU the agent master: one worker fewer (never below 1: HarnessError then)."""
     return _resize(state, signal.SIGTTOU, -1)

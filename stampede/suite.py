@@ -653,15 +653,22 @@ class Suite:
                     self.say(f"harness error: {failure}")
                 with deferred_interrupts(self.say):
                     self._collect(partial=interrupted or failure is not None)
-                    self._maybe_down(interrupted or failure is not None)
+                if interrupted or failure is not None:
+                    with deferred_interrupts(self.say):
+                        self._maybe_down()
+                else:
+                    try:
+                        return self._report_and_gate()
+                    finally:
+                        with deferred_interrupts(self.say):
+                            self._maybe_down()
             except KeyboardInterrupt:
                 interrupted = True
         if interrupted:
             self.say(f'partial run directory: {run_dir} (run.json says "partial": true)')
             return SuiteOutcome(run_dir, EXIT_INTERRUPTED, interrupted=True)
-        if failure is not None:
-            raise type(failure)(f"{failure} (partial run directory: {run_dir})") from failure
-        return self._report_and_gate()
+        assert failure is not None
+        raise type(failure)(f"{failure} (partial run directory: {run_dir})") from failure
 
     def _target_up(self) -> None:
         assert self.record is not None
@@ -673,7 +680,8 @@ class Suite:
         rundir.write_run_json(self.run_dir, self.record)
         self.say(f"target {self.config.target}: {info.action}; agent at {info.agent_url}")
 
-    def _maybe_down(self, failed: bool) -> None:
+    def _maybe_down(self) -> None:
+        """Stop the target per --keep-stack/--down-after (default: only if the suite started it)."""
         keep = self.config.keep_stack
         started = bool(getattr(self.target, "started_by_us", False))
         if self.info is None:
@@ -687,6 +695,8 @@ class Suite:
                 self.say(f"could not stop the target: {exc}")
         elif self.record is not None:
             self.record.stack["down_after"] = False
+        if self.record is not None and self.run_dir is not None:
+            rundir.write_run_json(self.run_dir, self.record)
 
     # -- one experiment
     def _run_experiment(self, index: int, spec: ExperimentSpec) -> None:
@@ -705,23 +715,27 @@ class Suite:
         chaos_dir = run_dir / "chaos" / name
         chaos_dir.mkdir(parents=True, exist_ok=True)
 
-        locust = self._start_locust(spec)
-        rec.started_at = time.time()
-        rundir.write_run_json(run_dir, self.record)
-        self.say(
-            f"{tag}: locust started ({spec.load.users} users, {spec.load.shape}), "
-            f"warm-up {spec.warmup_s:g} s"
-        )
-        sampler = Sampler(
-            run_dir / "samples.csv",
-            name,
-            self.target.fetch_metrics,
-            self.target.extra_samples,
-        ).start()
-        probe = InvestigationProbe(self.info.agent_url, self.target.probe_alerts(), name).start()
+        locust: Child | None = None
+        sampler: Sampler | None = None
+        probe: InvestigationProbe | None = None
         chaos: Child | None = None
-        interrupted = False
+        interrupted = failed = False
         try:
+            locust = self._start_locust(spec)
+            rec.started_at = time.time()
+            rundir.write_run_json(run_dir, self.record)
+            self.say(
+                f"{tag}: locust started ({spec.load.users} users, {spec.load.shape}), "
+                f"warm-up {spec.warmup_s:g} s"
+            )
+            sampler = Sampler(
+                run_dir / "samples.csv",
+                name,
+                self.target.fetch_metrics,
+                self.target.extra_samples,
+            ).start()
+            alerts = self.target.probe_alerts()
+            probe = InvestigationProbe(self.info.agent_url, alerts, name).start()
             self._wait_locust_running(locust, name)
             self._sleep(spec.warmup_s, tag, "warm-up", locust, name)
             chaos = self._start_chaos(exp_file, chaos_dir, name)
@@ -730,11 +744,10 @@ class Suite:
             self._sleep(spec.cooldown_s, tag, "cool-down", locust, name)
         except KeyboardInterrupt:
             interrupted = True
-            rec.status = "interrupted"
             raise
         except StampedeError as exc:
+            failed = True
             rec.errors.append(str(exc))
-            rec.status = "error"
             raise
         finally:
             with deferred_interrupts(self.say):
@@ -742,30 +755,34 @@ class Suite:
                     self._interrupt_chaos(chaos, tag)
                 if chaos is not None:
                     rec.chaos = {"exit_code": chaos.poll(), "log": _relative(chaos.log, run_dir)}
-                code = locust.stop(signal.SIGINT, LOCUST_EXIT_WAIT_S)
-                sampler.stop()
-                probe.stop()
+                if locust is not None:
+                    code = locust.stop(signal.SIGINT, LOCUST_EXIT_WAIT_S)
+                    rec.locust = {
+                        "exit_code": code,
+                        "requests": rundir.locust_request_count(run_dir / "locust", name),
+                        "log": _relative(locust.log, run_dir),
+                    }
+                if sampler is not None:
+                    sampler.stop()
+                    rec.sampler = sampler.stats()
+                if probe is not None:
+                    probe.stop()
                 rec.ended_at = time.time()
-                rec.sampler = sampler.stats()
-                counted = rundir.locust_request_count(run_dir / "locust", name)
-                rec.locust = {
-                    "exit_code": code,
-                    "requests": counted,
-                    "log": _relative(locust.log, run_dir),
-                }
                 healed = self.target.heal()
                 rec.chaos["healed"] = healed
                 for line in healed:
                     self.say(f"{tag}: {line}")
-                if not interrupted:
-                    rec.checks = probe.verify()
+                if not (interrupted or failed):
+                    if probe is not None:
+                        rec.checks = probe.verify()
                     rec.errors.extend(
                         f"left behind after the experiment's rollbacks: {line}"
                         for line in healed
                         if line.startswith(("cleared", "restarted"))
                     )
-                self._finish_record(rec, chaos, interrupted)
+                self._finish_record(rec, chaos, interrupted, failed)
                 rundir.write_run_json(run_dir, self.record)
+        counted = rec.locust.get("requests")
         lost = rec.checks.get("lost_investigations")
         self.say(
             f"{tag}: done, status {rec.status}"
@@ -775,8 +792,9 @@ class Suite:
         )
 
     def _finish_record(
-        self, rec: rundir.ExperimentRecord, chaos: Child | None, interrupted: bool
+        self, rec: rundir.ExperimentRecord, chaos: Child | None, interrupted: bool, failed: bool
     ) -> None:
+        """Status and deviation from the journal; problems become harness errors (exit 2)."""
         assert self.run_dir is not None and self.record is not None
         status, deviated, failed_actions = rundir.read_journal_status(self.run_dir / rec.journal)
         rec.deviated = deviated
@@ -784,8 +802,8 @@ class Suite:
             rec.status = "interrupted"
         elif status is not None:
             rec.status = status
-        elif chaos is None:
-            rec.status = rec.status if rec.status != "not-run" else "error"
+        elif chaos is None or failed:
+            rec.status = "error"
         else:
             rec.status = "error"
             rec.errors.append(f"chaos wrote no journal; log {rec.chaos.get('log')}")
@@ -796,7 +814,7 @@ class Suite:
             )
         if not interrupted and failed_actions:
             rec.errors.append(f"method action(s) failed: {', '.join(failed_actions)}")
-        if not interrupted:
+        if not (interrupted or failed):  # a failure is recorded once, by run()
             self.record.harness_errors.extend(f"{rec.name}: {e}" for e in rec.errors)
 
     # -- Locust

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any, Dict  # noqa: UP035 (see Figures)
 from urllib.parse import urlsplit
 
 import httpx

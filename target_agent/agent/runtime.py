@@ -89,7 +89,9 @@ class AgentRuntime:
             http,
         )
         redis_policy = settings.policy("redis")
-        client = build_redis(settings.redis_url, redis_policy.timeout_s, redis_policy.concurrency)
+        client = build_redis(
+            settings.redis_url, redis_policy.timeout_s, redis_policy.concurrency + 8
+        )
         buffer = WriteBehindBuffer(settings.write_behind_max)
         store = Store(
             client,

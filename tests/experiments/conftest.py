@@ -30,7 +30,7 @@ STACK_UP_TIMEOUT_S = 120
 
 @pytest.fixture(autouse=True)
 def _forget_process_records() -> Iterator[None]:
-    """Activities keep per-``chaos run`` records in-process; each test starts without any."""
+    """Activities keep per-run records in-process; each test starts without any."""
     _observe.forget()
     _workers.forget()
     yield

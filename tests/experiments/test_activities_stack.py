@@ -11,13 +11,18 @@ import psutil
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from experiments.activities.process.actions import kill_agent_worker
+from experiments.activities.process.actions import kill_agent_worker, restart_agent_workers
 from experiments.activities.process.probes import (
     agent_is_ready,
     agent_workers_alive,
     all_workers_replaced_within,
 )
-from experiments.activities.redis.actions import pause_redis, start_redis, unpause_redis
+from experiments.activities.redis.actions import (
+    debug_sleep,
+    pause_redis,
+    start_redis,
+    unpause_redis,
+)
 from experiments.activities.redis.probes import redis_answers_ping
 from experiments.activities.slo.actions import observe_for
 from experiments.activities.slo.probes import investigations_meet_slo
@@ -85,6 +90,8 @@ def test_kill_refuses_a_state_file_whose_agent_is_not_ours(stack: str, tmp_path:
     path.write_text(json.dumps(forged))
     with pytest.raises(ActivityFailed, match="not the process this stack started"):
         kill_agent_worker(state_file=str(path))
+    with pytest.raises(ActivityFailed, match="not the process this stack started"):
+        restart_agent_workers(state_file=str(path))
     forged["agent"]["pid"] = 2**22 + 7  # above pid_max: never a live process
     path.write_text(json.dumps(forged))
     with pytest.raises(ActivityFailed, match="is not running"):
@@ -105,6 +112,11 @@ def test_redis_brownout_pauses_clients_then_ends(stack: str) -> None:
     unpause_redis(timeout_s=5, state_file=stack)  # ends it, or waits it out on Redis 6.2
     assert redis_answers_ping(state_file=stack) is True
     assert start_redis(state_file=stack)["already_running"] is True  # idempotent
+
+
+def test_redis_debug_sleep_freezes_the_server_for_the_time_asked(stack: str) -> None:
+    assert debug_sleep(seconds=0.3, state_file=stack)["slept_s"] >= 0.3
+    assert redis_answers_ping(state_file=stack) is True
 
 
 def test_slo_window_and_observation_judge_real_investigations(stack: str) -> None:

@@ -16,7 +16,9 @@ ACTIVITIES = REPO / "experiments" / "activities"
 #: Targets of the local stack (k8s has its own tests and conventions).
 LOCAL_TARGETS = ("process", "redis", "toolbox", "slo")
 LOCAL_ACTIVITIES = [
-    a for a in discover(discover_system=False)["activities"] if a["mod"].split(".")[2] in LOCAL_TARGETS
+    a
+    for a in discover(discover_system=False)["activities"]
+    if a["mod"].split(".")[2] in LOCAL_TARGETS
 ]
 
 
@@ -47,10 +49,15 @@ def test_discovery_returns_every_exported_function_of_every_module() -> None:
 
 
 def test_chaos_discover_cli_finds_the_extension(tmp_path: Path) -> None:
-    """`chaos discover stampede` (the distribution) lists the same activities as discover()."""
+    """Chaos Toolkit's discover command on the distribution lists what discover() lists."""
     out = tmp_path / "discovery.json"
     done = chaos(
-        "discover", "--no-install", "--no-system-info", "--discovery-path", str(out), "stampede",
+        "discover",
+        "--no-install",
+        "--no-system-info",
+        "--discovery-path",
+        str(out),
+        "stampede",
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr

@@ -47,7 +47,7 @@ def test_missing_state_file_fails_naming_it(no_stack_env: Path) -> None:
 
 
 def test_non_local_urls_are_refused() -> None:
-    with pytest.raises(ActivityFailed, match="not on 127.0.0.1"):
+    with pytest.raises(ActivityFailed, match=r"not on 127\.0\.0\.1"):
         _local.local_url("http://10.1.2.3:8000", "agent")
     assert _local.local_url("http://127.0.0.1:8000/", "agent") == "http://127.0.0.1:8000"
 
@@ -78,7 +78,9 @@ def test_percentile_interpolates_like_pandas() -> None:
 
 
 def sample(outcome: str, latency_ms: float = 10.0) -> _window.Sample:
-    return _window.Sample(outcome, "" if outcome == "correct" else f"{outcome} why", 200, latency_ms)
+    return _window.Sample(
+        outcome, "" if outcome == "correct" else f"{outcome} why", 200, latency_ms
+    )
 
 
 def test_summary_counts_outcomes_and_keeps_a_few_reasons() -> None:

@@ -16,7 +16,7 @@ from experiments.activities.process.probes import agent_is_ready, all_workers_re
 from experiments.activities.redis.probes import redis_answers_ping
 from tests.experiments.conftest import LOCAL_EXPERIMENTS, REPO, active_faults, chaos
 
-#: Bound on one experiment's `chaos run` (its own runtime is ~10-20 s).
+#: Bound on one experiment's Chaos Toolkit run (its own runtime is ~10-20 s).
 RUN_TIMEOUT_S = 90
 #: Shorter fault holds than the files' defaults where that changes nothing the test checks
 #: (tool-latency keeps its 10 s: the breaker needs a few requests to open).
@@ -53,7 +53,9 @@ def assert_stack_clean(state_file: Path) -> None:
 
 def failed_activities(journal: dict[str, Any]) -> list[str]:
     runs = journal["run"] + journal["rollbacks"]
-    return [f"{r['activity']['name']}: {r.get('exception')}" for r in runs if r["status"] != "succeeded"]
+    return [
+        f"{r['activity']['name']}: {r.get('exception')}" for r in runs if r["status"] != "succeeded"
+    ]
 
 
 @pytest.mark.parametrize("path", LOCAL_EXPERIMENTS, ids=[p.stem for p in LOCAL_EXPERIMENTS])

@@ -77,10 +77,13 @@ class FakeCluster:
             self.km = km
             self.url = str(server.url).rstrip("/")
             # Resources the activities list even when no object of that kind exists.
-            km.resources["autoscaling/v2/horizontalpodautoscalers"] = {"namespaced": True}
-            km.resources["apps/v1/deployments"] = {"namespaced": True}
-            km.resources["v1/pods"] = {"namespaced": True}
-            km.resources["v1/nodes"] = {"namespaced": False}
+            for resource, namespaced in (
+                ("autoscaling/v2/horizontalpodautoscalers", True),
+                ("apps/v1/deployments", True),
+                ("v1/pods", True),
+                ("v1/nodes", False),
+            ):
+                km.resources[resource] = kmock.ResourceInfo(namespaced=namespaced)
             self._ready.set()
             await self._stop.wait()
 
@@ -147,9 +150,7 @@ def write_kubeconfig(path: Path, server: str, contexts: list[str], current: str 
 
 
 @pytest.fixture
-def kubeconfig(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_cluster: FakeCluster
-) -> Any:
+def kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_cluster: FakeCluster) -> Any:
     """``kubeconfig(contexts, current)``: write one pointing at the fake API and use it."""
     for var in ("KUBERNETES_CONTEXT", "STAMPEDE_KUBE_CONTEXTS", "CHAOSTOOLKIT_IN_POD"):
         monkeypatch.delenv(var, raising=False)

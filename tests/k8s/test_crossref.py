@@ -197,7 +197,9 @@ def test_the_toolbox_fault_api_is_reachable_only_from_agent_prometheus_runners_a
     rules = [
         rule
         for policy in support.find(kind_objects, "NetworkPolicy")
-        if support.selector_matches(policy["spec"]["podSelector"], {"app.kubernetes.io/name": "toolbox"})
+        if support.selector_matches(
+            policy["spec"]["podSelector"], {"app.kubernetes.io/name": "toolbox"}
+        )
         and policy["spec"]["podSelector"]  # skip default-deny (it admits nothing)
         for rule in policy["spec"].get("ingress", [])
     ]

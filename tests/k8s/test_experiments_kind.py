@@ -42,7 +42,9 @@ def _chaos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def validations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
+def validations(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, subprocess.CompletedProcess[str]]:
     """`chaos validate` on every kind experiment, a few at a time (each takes seconds)."""
     cwd = tmp_path_factory.mktemp("chaos-validate")
     paths = sorted(support.EXPERIMENTS.glob("*.json"))
@@ -133,8 +135,14 @@ def test_hpa_experiment_checks_the_adapted_state_after_the_method() -> None:
     experiment = support.experiments()["hpa-scale-out.json"]
     assert experiment["runtime"]["hypothesis"]["strategy"] == "after-method-only"
     probes = experiment["steady-state-hypothesis"]["probes"]
-    wanted = [p["provider"]["arguments"]["replicas"] for p in probes if "arguments" in p["provider"]
-              and "replicas" in p["provider"]["arguments"]]
-    waited = [a["provider"]["arguments"]["replicas"] for a in experiment["method"]
-              if a["provider"].get("func") == "hpa_scales_out_within"]
+    wanted = [
+        p["provider"]["arguments"]["replicas"]
+        for p in probes
+        if "arguments" in p["provider"] and "replicas" in p["provider"]["arguments"]
+    ]
+    waited = [
+        a["provider"]["arguments"]["replicas"]
+        for a in experiment["method"]
+        if a["provider"].get("func") == "hpa_scales_out_within"
+    ]
     assert wanted == waited == [5]

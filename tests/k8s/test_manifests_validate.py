@@ -31,18 +31,23 @@ def test_every_rendered_object_passes_strict_schema_validation(
     for obj in objects:
         try:
             validate_strict(obj)
-        except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as exc:
+        except (
+            kubernetes_validate.ValidationError,
+            kubernetes_validate.SchemaNotFoundError,
+        ) as exc:
             failures.append(f"{support.key(obj)}: {getattr(exc, 'message', exc)}")
     assert not failures, "\n".join(failures)
 
 
 def test_the_pinned_version_has_schemas() -> None:
-    """The pinned version is one kubernetes-validate ships (else validation would silently drift)."""
+    """The pinned version is one kubernetes-validate ships (else validation silently drifts)."""
     major_minor = ".".join(support.KUBERNETES_VERSION.split(".")[:2])
-    assert major_minor in {".".join(v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()}
+    assert major_minor in {
+        ".".join(v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()
+    }
 
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "apiVersion": "apps/v1",
     "kind": "Deployment",
     "metadata": {"name": "x"},

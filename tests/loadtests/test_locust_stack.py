@@ -8,15 +8,13 @@ the ``trust_tools`` weakness repeats it (``wrong``, a Locust failure "root cause
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from stampede import stack
 from stampede.stack import StackState
+from tests.loadtests.stacks import start_stacks
 from tests.loadtests.support import LocustRun, run_locusts
 
 pytestmark = pytest.mark.timeout(240)
@@ -24,23 +22,9 @@ INVESTIGATE = "POST /investigate"
 
 
 @pytest.fixture(scope="module")
-def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, StackState]]:
-    """The real agent and a ``trust_tools`` one (2 workers each), started side by side."""
-    base = tmp_path_factory.mktemp("stacks")
-    configs = {
-        "real": stack.StackConfig(state_dir=base / "real", workers=2),
-        "trust_tools": stack.StackConfig(
-            state_dir=base / "trust_tools", workers=2, weakness="trust_tools"
-        ),
-    }
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {name: pool.submit(stack.up, config) for name, config in configs.items()}
-            states = {name: future.result() for name, future in futures.items()}
-        yield states
-    finally:
-        for config in configs.values():
-            stack.down(config.state_dir)
+def stacks() -> dict[str, StackState]:
+    """The stacks started by conftest.py after collection (stopped at session end)."""
+    return {name: future.result(timeout=180) for name, (_, future) in start_stacks().items()}
 
 
 def hallucinate(state: StackState, ttl_s: int = 60) -> None:

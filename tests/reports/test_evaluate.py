@@ -139,3 +139,29 @@ def test_exit_code_is_one_only_when_something_failed(summary: Summary) -> None:
     assert exit_code(cases) == 0
     failing = parse_slo("objectives:\n  - {sli: requests, op: '>', threshold: 1000}\n")
     assert exit_code(evaluate(summary, failing)) == 1
+
+
+def test_fault_free_experiment_is_not_applicable_for_fault_objectives(tmp_path: Path) -> None:
+    """A completed journal whose method ran nothing (experiment 'baseline') has no fault phase by
+    design: fault objectives are N/A there. An aborted one (status 'failed') is missing: FAIL."""
+    calm = journal(T0, T0 + 30, [])
+    aborted = journal(T0 + 40, T0 + 70, [])
+    aborted["status"] = "failed"
+    exps = [Exp("baseline", T0, T0 + 30, calm), Exp("aborted", T0 + 40, T0 + 70, aborted)]
+    rows = [req(T0 + 1, experiment="baseline"), req(T0 + 41, experiment="aborted")]
+    summary = summarize(load(write_run(tmp_path / "run", exps, rows)))
+    slo = parse_slo(
+        "objectives:\n"
+        "  - {sli: error_ratio, op: '<', threshold: 0.1, scope: {phase: fault}}\n"
+        "  - {sli: recovery_time_s, op: '<', threshold: 10, scope: {experiment: '*'}}\n"
+        "  - {sli: requests, op: '==', threshold: 1, scope: {experiment: '*'}}\n"
+    )
+    got = [(c.scope_label, c.verdict) for c in evaluate(summary, slo)]
+    assert got == [
+        ("baseline/fault", NA),
+        ("aborted/fault", FAIL),
+        ("baseline/all", NA),
+        ("aborted/all", FAIL),
+        ("baseline/all", PASS),
+        ("aborted/all", PASS),
+    ]

@@ -222,11 +222,25 @@ def test_a_second_without_requests_breaks_the_streak(tmp_path: Path) -> None:
 def test_never_recovered_reports_the_remaining_duration(tmp_path: Path) -> None:
     rows = _recovery_rows({s: 2 for s in range(10)})
     summary = _summary(tmp_path, [_exp()], rows)
-    values = summary.experiments["exp"].scopes["all"].values
-    assert values["recovery_time_s"] == 10.0  # ended_at - fault_end, a lower bound
-    assert values["recovered"] is False
+    scope = summary.experiments["exp"].scopes["all"]
+    assert scope.values["recovery_time_s"] is None  # null, not a lower bound that could pass
+    assert scope.values["recovered"] is False
+    assert scope.reasons["recovery_time_s"] == (
+        "not recovered: no 5 consecutive seconds at success ratio >= 0.95 in the 10.0 s "
+        "after the fault"
+    )
     assert summary.run.values["recovered"] is False
-    assert summary.run.values["recovery_time_s"] == 10.0
+    assert summary.run.values["recovery_time_s"] is None
+    assert summary.run.reasons["recovery_time_s"] == "not recovered: exp"
+
+
+def test_a_recovery_phase_shorter_than_the_sustain_window_is_not_recovered(
+    tmp_path: Path,
+) -> None:
+    """Fault ends 3 s before ended_at: 5 good seconds cannot be observed."""
+    exp = _exp(fault=(10.0, 27.0))
+    values = _summary(tmp_path, [exp], _recovery_rows({})).experiments["exp"].scopes["all"].values
+    assert (values["recovery_time_s"], values["recovered"]) == (None, False)
 
 
 def test_retries_requests_and_sampled_counter_with_reset(tmp_path: Path) -> None:
@@ -267,6 +281,21 @@ def test_breakers_replicas_and_scale_out(tmp_path: Path) -> None:
     assert scopes["fault"].breakers == {"llm": 2.0, "redis": 1.0}
     assert scopes["recovery"].values["max_breaker_state"] == 0
     assert summary.run.values["scale_out_time_s"] == 5.0
+
+
+def test_replicas_that_never_grow_are_not_a_scale_out(tmp_path: Path) -> None:
+    samples = [
+        {"ts": T0 + t, "experiment": "exp", "metric": "replicas", "label": "", "value": 2}
+        for t in range(0, 30, 5)
+    ]
+    summary = _summary(tmp_path, [_exp()], [req(T0 + 1)], samples)
+    scope = summary.experiments["exp"].scopes["all"]
+    assert (scope.values["scale_out_time_s"], scope.values["scaled_out"]) == (None, False)
+    assert (
+        scope.reasons["scale_out_time_s"]
+        == "replicas never grew in the 20.0 s from the fault start"
+    )
+    assert summary.run.values["scaled_out"] is False
 
 
 def test_without_samples_sample_slis_are_null(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from stampede import stack
+from stampede.errors import HarnessError
 from tests.stampede.helpers import REPO, dead_process, stack_processes
 
 TINY_APP = "tests.stampede.tiny_app:app"
@@ -130,6 +132,12 @@ def test_up_status_down_through_the_cli(
         restarted = stampede(*up_args, "--restart")
         assert restarted.returncode == 0, restarted.stderr
         assert json.loads((tmp_path / "stack.json").read_text())["agent"]["pid"] != pid
+
+        single = stack.load_state(tmp_path / "stack.json")  # --workers 1: uvicorn has no master
+        assert stack.agent_worker_pids(single) == [single.agent.pid]
+        with pytest.raises(HarnessError, match="single process"):
+            stack.restart_agent_workers(single)
+        assert single.agent.proc.alive(), "SIGHUP would have killed a single-process agent"
 
         status = stampede("status", "--state-dir", str(tmp_path), "--json")
         assert status.returncode == 0

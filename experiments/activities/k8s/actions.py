@@ -171,10 +171,10 @@ def drain_node(
 
 
 def uncordon_nodes(configuration: Configuration = None, secrets: Secrets = None) -> list[str]:
-    """Uncordon every node an experiment cordoned (by annotation); return their names.
+    """Uncordon every node an experiment cordoned; raise InterruptExecution if context refused.
 
-    Idempotent: nodes cordoned by anything else are left alone, and a second call finds
-    nothing to do. Raises InterruptExecution when the kube context is refused.
+    Finds the nodes by the annotation ``drain_node`` sets and returns their names. Idempotent:
+    nodes cordoned by anything else are left alone, and a second call finds nothing to do.
     """
     from kubernetes import client
 

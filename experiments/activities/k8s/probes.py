@@ -42,10 +42,11 @@ def kube_context_allowed(
 def replica_counts(
     namespace: str = "stampede", configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, int]:
-    """Return ready replicas per Deployment and desired replicas per HPA (``hpa/<name>``).
+    """Return ready replicas per Deployment and HPA desired replicas; raise if context refused.
 
-    The same numbers the suite samples into samples.csv (metric ``replicas``). Raises
-    InterruptExecution when the kube context is refused.
+    Keys: Deployment names, and ``hpa/<name>`` for each HPA's desired replicas - the same
+    numbers the suite samples into samples.csv (metric ``replicas``). Raises InterruptExecution
+    when the kube context is refused.
     """
     from stampede.kind import replica_counts as counts
 

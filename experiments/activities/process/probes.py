@@ -34,7 +34,7 @@ def agent_is_ready(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> bool:
-    """Tell whether the agent answers 200 on /readyz within `timeout_s`; raises only without a stack.
+    """Tell whether /readyz answers 200 within `timeout_s`; raises only without a stack.
 
     Any other answer, a refused connection or a timeout is False (a steady-state probe must not
     raise for the condition it checks).
@@ -62,7 +62,8 @@ def all_workers_replaced_within(
     """Wait until `expected` agent workers run, none retired, and /readyz is 200; raises on timeout.
 
     `expected` 0 means the worker count in the state file. Retired workers are the ones this
-    `chaos run` killed or restarted: each must be gone (replaced), not merely outnumbered.
+    Chaos Toolkit run killed or restarted: each must be gone and its replacement must have
+    logged that it started (it serves), not merely exist.
     With `raise_on_timeout` false, returns False on timeout instead of raising.
     """
     state = _local.load(state_file, configuration)
@@ -72,8 +73,9 @@ def all_workers_replaced_within(
     while True:
         live = len(_local.agent_workers(state))
         lingering = _workers.retired_alive()
-        ready = live >= want and not lingering and _ready(agent_url, min(2.0, timeout_s))
-        if ready:
+        starting = _workers.startups_missing(state.agent.log)
+        whole = live >= want and not lingering and not starting
+        if whole and _ready(agent_url, min(2.0, timeout_s)):
             return True
         if time.monotonic() >= deadline:
             break
@@ -83,7 +85,9 @@ def all_workers_replaced_within(
     detail = f"{live} of {want} workers alive"
     if lingering:
         detail += f", retired worker pid(s) {lingering} still running"
-    elif live >= want:
+    elif starting:
+        detail += f", {starting} replacement(s) not started (no startup line in {state.agent.log})"
+    elif whole:
         detail += ", but /readyz does not answer 200"
     raise ActivityFailed(
         f"agent workers of {state.path} not all replaced within {timeout_s:.1f} s: {detail}"

@@ -31,7 +31,6 @@ def client(state: StackState, timeout_s: float) -> redis.Redis:
         socket_timeout=timeout_s,
         socket_connect_timeout=min(timeout_s, 2.0),
         retry=Retry(NoBackoff(), 0),
-        protocol=2,
     )
 
 

@@ -39,8 +39,7 @@ def stop_redis(
     while _client.answers_ping(state, 0.5):
         if time.monotonic() - started >= timeout_s:
             raise ActivityFailed(
-                f"redis on {_client.address(state)} still answers PING "
-                f"{timeout_s:.1f} s after stop"
+                f"redis on {_client.address(state)} still answers PING {timeout_s:.1f} s after stop"
             )
         time.sleep(POLL_S)
     return {"redis": _client.address(state), "stopped_in_s": round(time.monotonic() - started, 3)}

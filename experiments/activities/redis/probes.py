@@ -18,6 +18,6 @@ def redis_answers_ping(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> bool:
-    """Tell whether the stack's Redis answers PING within `timeout_s`; raises only without a stack."""
+    """Tell whether the stack's Redis answers PING in `timeout_s`; raises only without a stack."""
     state = _local.load(state_file, configuration)
     return _client.answers_ping(state, timeout_s)

@@ -1,6 +1,6 @@
 """Hold a fault for a stated time while watching the agent: paced investigations + readiness.
 
-What one ``observe`` saw is also kept in this process (``recorded()``): a ``chaos run`` is one
+What one ``observe`` saw is also kept in this process (``recorded()``): a Chaos Toolkit run is one
 process, so the steady-state hypothesis *after* the method can judge the fault window the
 method observed (Chaos Toolkit only sets ``deviated`` from the hypothesis).
 """
@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -20,6 +21,8 @@ from experiments.activities import _local
 from experiments.activities.slo import _window
 
 TICK_S = 0.02
+#: A /readyz that does not answer within this is counted not ready (generous: a busy CI box)
+READY_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def forget() -> None:
 def _sample_readiness(
     agent_url: str, interval_s: float, stop: threading.Event, out: list[bool]
 ) -> None:
-    with _local.http_client(min(1.0, interval_s * 2)) as client:
+    with _local.http_client(READY_TIMEOUT_S) as client:
         while not stop.is_set():
             try:
                 out.append(client.get(f"{agent_url}/readyz").status_code == 200)
@@ -112,7 +115,7 @@ def observe(
     return observation
 
 
-def figures(observations: list[Observation]) -> dict[str, object]:
+def figures(observations: list[Observation]) -> dict[str, Any]:
     """The investigation figures plus readiness over ``observations`` taken together."""
     samples = [s for o in observations for s in o.samples]
     ready = [r for o in observations for r in o.ready]

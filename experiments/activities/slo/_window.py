@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from chaoslib.exceptions import ActivityFailed
 
 from experiments.activities import _local
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from target_agent.toolbox.catalogue import Incident
 
 OUTCOMES = ("correct", "degraded", "wrong", "shed", "error")
+MAX_REQUESTS = 200
+MAX_CONCURRENCY = 16
 #: How many distinct failure reasons a window reports (the journal stays readable).
 MAX_REASONS = 3
 
@@ -40,6 +43,14 @@ class Sample:
     latency_ms: float
 
 
+def check_size(requests: int, concurrency: int) -> None:
+    """Refuse unbounded windows: the probes share the machine with the load they measure."""
+    if not 1 <= requests <= MAX_REQUESTS:
+        raise ActivityFailed(f"SLO window of {requests} requests: expected 1..{MAX_REQUESTS}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ActivityFailed(f"SLO window concurrency {concurrency}: expected 1..{MAX_CONCURRENCY}")
+
+
 def profile(spec: str = "reference") -> TargetProfile:
     """The target profile (``reference`` or ``module:attr``) that builds and judges requests."""
     from loadtests.profile import ProfileError, load_profile
@@ -47,8 +58,6 @@ def profile(spec: str = "reference") -> TargetProfile:
     try:
         return load_profile(spec)
     except ProfileError as exc:
-        from chaoslib.exceptions import ActivityFailed
-
         raise ActivityFailed(str(exc)) from exc
 
 
@@ -79,7 +88,9 @@ def investigate(
             {k.lower(): v for k, v in response.headers.items()},
         )
     except httpx.HTTPError as exc:
-        reply = Reply(0, b"", {}, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        reply = Reply(
+            0, b"", {}, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        )
     latency_ms = (time.perf_counter() - started) * 1000
     verdict = judge.judge(incident, reply)
     return Sample(verdict.outcome, verdict.reason, verdict.status, round(latency_ms, 1))

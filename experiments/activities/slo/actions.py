@@ -11,7 +11,6 @@ from experiments.activities import _local
 from experiments.activities._local import Figures
 from experiments.activities.process.probes import agent_is_ready
 from experiments.activities.slo import _observe, _window
-from experiments.activities.slo.probes import check_window_size
 
 __all__ = ["observe_for", "wait_for_recovery"]
 
@@ -34,14 +33,15 @@ def observe_for(
 
     Also raises without a stack; never for what it sees. Investigations go out at `rate_per_s`,
     at most `concurrency` in flight (0 rate: readiness only); the ones in flight at the end are
-    awaited (each bounded by `request_timeout_s`). Returns the figures (outcomes, p50/p95, ready_ratio);
-    the steady-state probe `observed_windows_meet_slo` judges them after the method.
+    awaited (each bounded by `request_timeout_s`). Returns the figures (outcomes, p50/p95,
+    ready_ratio); the steady-state probe `observed_windows_meet_slo` judges them after the method.
     """
+    seconds = float(seconds)  # `${observe_s}` from an untyped --var or env arrives as a string
     if not 0 < seconds <= MAX_OBSERVE_S:
         raise ActivityFailed(f"observe_for {seconds} s: expected 0 < seconds <= {MAX_OBSERVE_S}")
     if not 0 <= rate_per_s <= MAX_RATE_PER_S:
         raise ActivityFailed(f"observe_for rate {rate_per_s}/s: expected 0..{MAX_RATE_PER_S}")
-    check_window_size(1, concurrency)
+    _window.check_size(1, concurrency)
     state = _local.load(state_file, configuration)
     agent_url = _local.local_url(state.agent.url, "agent")
     observation = _observe.observe(
@@ -76,7 +76,7 @@ def wait_for_recovery(
     last window's figures with `recovered`, `windows` tried and `waited_s`. With
     `raise_on_timeout` false, returns `recovered: false` instead of raising.
     """
-    check_window_size(requests, concurrency)
+    _window.check_size(requests, concurrency)
     state = _local.load(state_file, configuration)
     agent_url = _local.local_url(state.agent.url, "agent")
 

@@ -9,7 +9,6 @@ No ``from __future__ import annotations`` in activity modules: Chaos Toolkit's d
 the annotation objects, and string annotations would all be reported as "object".
 """
 
-from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from experiments.activities import _local
@@ -17,17 +16,6 @@ from experiments.activities._local import Figures
 from experiments.activities.slo import _observe, _window
 
 __all__ = ["investigations_meet_slo", "observed_windows_meet_slo"]
-
-MAX_REQUESTS = 200
-MAX_CONCURRENCY = 16
-
-
-def check_window_size(requests: int, concurrency: int) -> None:
-    """Refuse unbounded windows: the probe shares the machine with the load it measures."""
-    if not 1 <= requests <= MAX_REQUESTS:
-        raise ActivityFailed(f"SLO window of {requests} requests: expected 1..{MAX_REQUESTS}")
-    if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise ActivityFailed(f"SLO window concurrency {concurrency}: expected 1..{MAX_CONCURRENCY}")
 
 
 def investigations_meet_slo(
@@ -50,7 +38,7 @@ def investigations_meet_slo(
     one is met or `within_s` has passed (how long the agent takes to come back after a fault).
     `profile` is the load tests' target profile (`reference` or `module:attr`).
     """
-    check_window_size(requests, concurrency)
+    _window.check_size(requests, concurrency)
     state = _local.load(state_file, configuration)
     agent_url = _local.local_url(state.agent.url, "agent")
 
@@ -102,7 +90,7 @@ def observed_windows_meet_slo(
             "breaches": 0,
             "breached": [],
             "observed_windows": 0,
-            "note": "nothing observed yet in this chaos run (no observe_for has run)",
+            "note": "nothing observed yet in this Chaos Toolkit run (no observe_for has run)",
             "thresholds": thresholds,
         }
     figures = _observe.figures(observations)
@@ -114,7 +102,7 @@ def observed_windows_meet_slo(
         max_p95_ms=max_p95_ms,
         max_wrong=max_wrong,
     )
-    if figures["ready_ratio"] < min_ready_ratio:  # type: ignore[operator]
+    if figures["ready_ratio"] < min_ready_ratio:
         found.append(f"ready_ratio {figures['ready_ratio']} < {min_ready_ratio}")
     result = _window.verdict(figures, found, **thresholds)
     result["observed_windows"] = len(observations)

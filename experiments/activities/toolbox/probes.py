@@ -18,7 +18,7 @@ def active_faults(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """List the unexpired faults (target -> fault with expires_at); raises if the toolbox is down."""
+    """List the unexpired faults (target -> fault, expires_at); raises if the toolbox is down."""
     state = _local.load(state_file, configuration)
     return _api.active_faults(state)
 

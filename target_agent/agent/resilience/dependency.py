@@ -10,6 +10,11 @@ A call runs attempts until one succeeds, a final error, or the policy stops it::
            └─ asyncio.timeout(attempt timeout)    min(per-attempt timeout, deadline left)
                 └─ fn(timeout)                    the client call; library errors translated
 
+Breaker accounting: timeouts, 5xx and connection errors are failures; a client error (4xx) is
+the dependency answering; a 429 is neither — a rate limit says "slow down", not "broken", and is
+handled by Retry-After and the retry budget (tripping the breaker on it would turn a quota into
+an outage). A cancelled attempt is neither either.
+
 The caller handles the final :class:`DependencyError` with the fallback of its dependency.
 """
 
@@ -43,6 +48,8 @@ from target_agent.agent.resilience.timeouts import MIN_ATTEMPT_S, Deadline
 from target_agent.agent.settings import DependencyPolicy
 
 T = TypeVar("T")
+
+RATE_LIMITED = 429
 
 
 @dataclass
@@ -160,7 +167,10 @@ class Dependency:
                 raise error from None
             except DependencyUnavailable as exc:
                 if breaker is not None:
-                    await breaker.failed(probe, exc)
+                    if exc.status == RATE_LIMITED:  # over quota, not broken: budget's job
+                        await breaker.abandoned(probe)
+                    else:
+                        await breaker.failed(probe, exc)
                 raise
             except DependencyClientError:
                 if breaker is not None:

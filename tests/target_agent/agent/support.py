@@ -41,7 +41,9 @@ def agent_settings(toolbox: Server, redis_url: str, **overrides: Any) -> Setting
 
 
 @asynccontextmanager
-async def running_agent(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, AgentRuntime]]:
+async def running_agent(
+    settings: Settings,
+) -> AsyncIterator[tuple[httpx.AsyncClient, AgentRuntime]]:
     """The real app with its lifespan, reached over httpx's ASGI transport."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -69,6 +71,14 @@ async def clear_faults(toolbox: Server) -> None:
             f"{toolbox.url}/faults", headers={"Authorization": f"Bearer {toolbox.admin_token}"}
         )
     response.raise_for_status()
+
+
+def fresh_db(server: Server, db: int) -> str:
+    """A Redis URL on database ``db``, emptied (no cached tool answers to fall back on)."""
+    import redis
+
+    redis.Redis(host=procs.LOCALHOST, port=server.port, db=db).flushdb()
+    return server.url.rsplit("/", 1)[0] + f"/{db}"
 
 
 def metric_value(text: str, name: str, **labels: str) -> float:
@@ -103,7 +113,7 @@ def spawn_agent(
     workers: int = 1,
     **env: str,
 ) -> tuple[procs.Proc, str]:
-    """The agent under uvicorn in its own process (as the local stack runs it); waits for /readyz."""
+    """The agent under uvicorn in its own process, as the local stack runs it; waits for /readyz."""
     port = procs.free_port()
     full_env = {
         "AGENT_TOOLBOX_URL": toolbox.url,

@@ -4,18 +4,19 @@ Retry-After, retry budget, and the verifier against lying tools and a hallucinat
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from target_agent.agent.resilience.dependency import AttemptDetails
 from tests.conftest import Server
 from tests.target_agent.agent.support import (
     agent_settings,
     by_service,
+    fresh_db,
     incidents,
     metric_value,
     running_agent,
@@ -24,12 +25,6 @@ from tests.target_agent.agent.support import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-def fresh_db(server: Server, db: int) -> str:
-    """A Redis URL on database ``db``, emptied (no cached tool answers to fall back on)."""
-    redis.Redis(host="127.0.0.1", port=server.port, db=db).flushdb()
-    return server.url.rsplit("/", 1)[0] + f"/{db}"
 
 
 def judge(body: dict[str, Any], expected: str) -> str:
@@ -147,7 +142,7 @@ async def test_llm_rate_limit_retry_after_is_waited_out(
     body = response.json()
     assert (body["status"], body["root_cause"]) == ("complete", incidents()[0].root_cause)
     assert body["retries"] >= 1
-    retry_gaps = [b.at - a.at for a, b in zip(attempts, attempts[1:], strict=False) if b.attempt > 1]
+    retry_gaps = [b.at - a.at for a, b in itertools.pairwise(attempts) if b.attempt > 1]
     print(f"LLM retry gaps after 429 + Retry-After: 1 -> {[round(g, 3) for g in retry_gaps]}")
     assert retry_gaps and min(retry_gaps) >= 1.0
 
@@ -167,7 +162,9 @@ async def test_llm_retries_never_exceed_the_retry_budget(
     calls = await toolbox_calls(toolbox, "llm")
     first_attempts = calls - retries
     bound = 10 + 0.2 * first_attempts + 1.0 * elapsed
-    print(f"LLM retries {retries} for {first_attempts} calls in {elapsed:.1f} s (bound {bound:.1f})")
+    print(
+        f"LLM retries {retries} for {first_attempts} calls in {elapsed:.1f} s (bound {bound:.1f})"
+    )
     assert retries <= bound
     assert metric_value(text, "agent_retry_budget_exhausted_total", dependency="llm") > 0
     assert {outcome for _, outcome, _ in results} == {"degraded"}

@@ -18,7 +18,9 @@ from tests.target_agent.agent.support import agent_settings
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 services = st.sampled_from([i.service for i in catalogue()] + ["nope", "", "a" * 101, "x/y"])
@@ -69,7 +71,9 @@ def test_post_investigate_never_answers_5xx(
 
 
 @given(investigation_id=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1))
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_get_investigation_never_answers_5xx(client: TestClient, investigation_id: str) -> None:
     response = client.get(f"/investigations/{investigation_id.replace('/', '_').replace('?', '_')}")
     assert response.status_code < 500

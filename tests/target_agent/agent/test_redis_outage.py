@@ -107,9 +107,7 @@ async def test_redis_killed_mid_traffic_loses_no_accepted_investigation(
         procs.stop(proc)
 
 
-async def test_write_behind_full_sheds_instead_of_dropping(
-    toolbox: Server, tmp_path: Path
-) -> None:
+async def test_write_behind_full_sheds_instead_of_dropping(toolbox: Server, tmp_path: Path) -> None:
     """With Redis down and the buffer bound reached, new work is refused (503), none dropped."""
     dead_url = f"redis://{procs.LOCALHOST}:{procs.free_port()}/0"
     settings = agent_settings(toolbox, dead_url, write_behind_max=3, shutdown_flush_s=0.2)

@@ -66,7 +66,9 @@ async def dependency(metrics: Metrics, **overrides: object) -> Dependency:
     return Dependency("tool:x", pol, breaker, metrics, Hooks())
 
 
-def failing(times: int, exc: Callable[[], Exception]) -> tuple[Callable[[float], object], list[int]]:
+def failing(
+    times: int, exc: Callable[[], Exception]
+) -> tuple[Callable[[float], object], list[int]]:
     calls: list[int] = []
 
     async def fn(_timeout: float) -> str:
@@ -188,6 +190,16 @@ async def test_breaker_opens_fails_fast_then_lets_one_probe_through() -> None:
     assert await dep.call(fn, Deadline(5)) == "ok"  # type: ignore[arg-type]
 
 
+async def test_rate_limits_do_not_trip_the_breaker() -> None:
+    """429 means "slow down", not "broken": Retry-After and the budget handle it."""
+    dep = await dependency(Metrics(), max_attempts=1, breaker_threshold=2)
+    fn, _ = failing(10, lambda: DependencyUnavailable("tool:x", "429", status=429))
+    for _ in range(5):
+        with pytest.raises(DependencyUnavailable):
+            await dep.call(fn, Deadline(5))  # type: ignore[arg-type]
+    assert dep.breaker is not None and dep.breaker.state == "closed"
+
+
 async def test_open_breaker_rejections_do_not_grow_a_traceback() -> None:
     """purgatory re-raises one exception object; its traceback must not pin every frame."""
     dep = await dependency(Metrics(), max_attempts=1, breaker_ttl_s=60)
@@ -199,7 +211,8 @@ async def test_open_breaker_rejections_do_not_grow_a_traceback() -> None:
         with pytest.raises(BreakerOpen):
             await dep.call(fn, Deadline(5))  # type: ignore[arg-type]
     assert dep.breaker is not None
-    assert dep.breaker._ctx._state.__traceback__ is None  # type: ignore[union-attr]
+    state: BaseException = dep.breaker._ctx._state  # type: ignore[assignment]  # OpenedState
+    assert state.__traceback__ is None
 
 
 async def test_cancelled_attempt_is_neither_failure_nor_success() -> None:

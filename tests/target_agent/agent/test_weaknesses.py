@@ -20,6 +20,7 @@ from tests.conftest import Server
 from tests.target_agent.agent.support import (
     agent_settings,
     by_service,
+    fresh_db,
     metric_value,
     running_agent,
     set_fault,
@@ -39,8 +40,11 @@ class Env:
     tmp: Path
 
 
-async def investigate_once(env: Env, weakness: str, **overrides: Any) -> tuple[dict[str, Any], float]:
-    settings = agent_settings(env.toolbox, env.redis.url, weakness=weakness, **overrides)
+async def investigate_once(
+    env: Env, weakness: str, **overrides: Any
+) -> tuple[dict[str, Any], float]:
+    redis_url = overrides.pop("redis_url", env.redis.url)
+    settings = agent_settings(env.toolbox, redis_url, weakness=weakness, **overrides)
     async with running_agent(settings) as (client, _):
         started = time.monotonic()
         response = await client.post("/investigate", json=CHECKOUT.alert())
@@ -74,7 +78,8 @@ async def failing_tool_calls_and_breaker(env: Env, weakness: str) -> tuple[float
 
 async def slow_tool_latency(env: Env, weakness: str) -> tuple[str, float]:
     await set_fault(env.toolbox, "tool:get_logs", latency_ms=2000)
-    body, elapsed = await investigate_once(env, weakness)
+    # An empty cache: no stale get_logs answer to fall back on after the timeout.
+    body, elapsed = await investigate_once(env, weakness, redis_url=fresh_db(env.redis, 5))
     return body["status"], elapsed
 
 
