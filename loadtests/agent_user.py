@@ -1,10 +1,10 @@
 """``AgentUser``: the abstract Locust user that asks an agent about incidents and judges answers.
 
 Protocol per request: pick an incident with the user's seeded RNG, build the request with the
-target profile, send it with ``catch_response=True``, judge the reply into a
-:class:`~loadtests.profile.Verdict`, put the verdict in the request's ``context`` (the recorder
-reads it from the request event), then ``response.success()`` for correct / degraded / shed and
-``response.failure(reason)`` for wrong / error.
+target profile (with a unique idempotency key), send it with ``catch_response=True``, judge the
+reply into a :class:`~loadtests.profile.Verdict`, put the verdict in the request's ``context``
+(the recorder reads it from the request event), then ``response.success()`` for correct /
+degraded / shed and ``response.failure(reason)`` for wrong / error.
 
 Two load models:
 
@@ -25,6 +25,7 @@ import logging
 import random
 import socket
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from functools import lru_cache
@@ -34,6 +35,7 @@ import gevent
 from gevent.pool import Group
 from locust import FastHttpUser
 from locust.contrib.fasthttp import LocustBadStatusCode
+from locust.user.task import LOCUST_STATE_STOPPING
 
 from loadtests import hooks
 from loadtests.profile import Reply, RequestSpec, TargetProfile, Verdict, load_profile
@@ -110,7 +112,8 @@ class AgentUser(FastHttpUser):
     def investigate_incident(self) -> Verdict:
         """Ask about a random incident and judge the answer against its true root cause."""
         incident = self.rng.choice(self.incidents)
-        spec = self.profile.build(incident, f"{self.rng.getrandbits(64):016x}")
+        # unique, not seeded: a key repeated by the next run would replay its stored answers
+        spec = self.profile.build(incident, uuid.uuid4().hex)
         verdict = self.send(spec, lambda reply: self.profile.judge(incident, reply))
         if verdict.investigation_id:
             self.recent_ids.append(verdict.investigation_id)
@@ -151,10 +154,14 @@ class AgentUser(FastHttpUser):
     # -- open model ------------------------------------------------------------------------
 
     def _open_arrivals(self) -> None:
-        """Start one task per arrival, on schedule, until the user is stopped."""
+        """Start one task per arrival, on schedule, until the user is stopped.
+
+        A graceful stop (``--stop-timeout``) ends the schedule and lets the requests in flight
+        finish (the runner kills what is left after the stop timeout).
+        """
         rate, bound = self.settings.lane_rate, self.settings.lane_bound
         next_at = time.monotonic()
-        while True:
+        while self._state != LOCUST_STATE_STOPPING:
             next_at += next_gap(rate, self.rng, self.settings.arrivals)
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -163,6 +170,7 @@ class AgentUser(FastHttpUser):
                 self._record_dropped(bound)
             else:
                 self._in_flight.spawn(self._one_arrival, self.rng.choice(self._arrival_tasks))
+        self._in_flight.join()
 
     def _one_arrival(self, task: Any) -> None:
         try:

@@ -20,7 +20,6 @@ import gevent
 from locust import events
 from locust import stats as locust_stats
 from locust.runners import (
-    STATE_INIT,
     STATE_RUNNING,
     STATE_SPAWNING,
     MasterRunner,
@@ -120,7 +119,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     interval: the stats CSV then holds the same request count as the requests CSV.
     """
     runner = environment.runner
-    if runner is not None and runner.state in (STATE_INIT, STATE_SPAWNING, STATE_RUNNING):
+    if runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING):
         runner.stop()
     options = environment.parsed_options
     if getattr(options, "csv_prefix", None) and not getattr(options, "worker", False):

@@ -147,7 +147,7 @@ class TargetProfile:
     # -- the request -----------------------------------------------------------------------
 
     def build(self, incident: Incident, key: str) -> RequestSpec:
-        """The request for ``incident``; ``key`` is a unique, seeded idempotency key."""
+        """The request for ``incident``; ``key`` is unique per request (an idempotency key)."""
         return RequestSpec(
             self.method,
             self.path,

@@ -86,7 +86,7 @@ def add_arguments(parser: Any) -> None:
         env_var="STAMPEDE_SEED",
         type=int,
         default=0,
-        help="Seed of incident choice, idempotency keys and arrivals",
+        help="Seed of incident choice, look-up choice and arrivals",
     )
     arg(
         "--stampede-duration",

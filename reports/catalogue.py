@@ -21,6 +21,7 @@ class SliParams:
     goodput_latency_ms: float = 2000.0
     recovery_success_ratio: float = 0.95
     recovery_sustain_s: int = 5
+    replicas_label: str = "agent"  # samples.csv `replicas` label of the system under test
 
 
 # SLIs that only exist where there is a fault: N/A (not missing) for fault-free experiments.

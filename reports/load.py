@@ -50,6 +50,7 @@ class ExperimentRecord:
     deviated: bool | None = None
     checks: dict[str, Any] = field(default_factory=dict)
     load: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def load(run_dir: Path | str) -> RunFrames:
     if not (run_dir / "samples.csv").is_file():
         notes.append("samples.csv missing: breaker, replica and sampled-retry SLIs are null")
     started_at, ended_at = _run_window(run_dir / "run.json", run, requests)
-    experiments = _experiments(run_dir / "run.json", run, requests)
+    experiments = _experiments(run_dir / "run.json", run, requests, started_at)
     journals: dict[str, dict[str, Any] | None] = {}
     for exp in experiments:
         journal = _read_json(run_dir / exp.journal, required=False)
@@ -149,7 +150,7 @@ def _run_window(path: Path, run: Any, requests: pd.DataFrame) -> tuple[float, fl
 
 
 def _experiments(
-    path: Path, run: dict[str, Any], requests: pd.DataFrame
+    path: Path, run: dict[str, Any], requests: pd.DataFrame, run_start: float
 ) -> tuple[ExperimentRecord, ...]:
     raw = run.get("experiments", [])
     if raw is None:
@@ -179,12 +180,17 @@ def _experiments(
         own = requests.loc[requests["experiment"] == name, "ts"]
         start = times["started_at"]
         end = times["ended_at"]
-        if start is None:
-            if not len(own):
-                raise ReportsError(f"{at}.started_at: missing and no request to infer it from")
+        notes: list[str] = []
+        status = item.get("status") if isinstance(item.get("status"), str) else None
+        if start is None and not len(own):
+            start = end = run_start
+            notes.append(f"did not run (status {status or 'unknown'}): empty window")
+        elif start is None:
             start = float(own.min())
+            notes.append("run.json has no started_at: the first request starts the window")
         if end is None:
             end = float(own.max()) if len(own) else start
+            notes.append("run.json has no ended_at: the last request ends the window")
         if end < start:
             raise ReportsError(f"{at}: ended_at {end} is before started_at {start}")
         journal = item.get("journal") or f"chaos/{name}/journal.json"
@@ -201,10 +207,11 @@ def _experiments(
                 ended_at=end,
                 journal=journal,
                 file=item.get("file") if isinstance(item.get("file"), str) else None,
-                status=item.get("status") if isinstance(item.get("status"), str) else None,
+                status=status,
                 deviated=deviated if isinstance(deviated, bool) else None,
                 checks=checks,
                 load=obj(item.get("load")),
+                notes=tuple(notes),
             )
         )
     return tuple(out)

@@ -19,6 +19,7 @@ aware ones (chaostoolkit-lib 1.44 writes ``+00:00``) are converted.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,6 +199,15 @@ def experiment_phases(
     record: ExperimentRecord, journal: dict[str, Any] | None, path: Path | str
 ) -> ExperimentPhases:
     """Phases of one experiment from its run.json record and journal (None when missing)."""
+    phases = _phases(record, journal, path)
+    if not record.notes:
+        return phases
+    return dataclasses.replace(phases, notes=(*record.notes, *phases.notes))
+
+
+def _phases(
+    record: ExperimentRecord, journal: dict[str, Any] | None, path: Path | str
+) -> ExperimentPhases:
     if journal is None:
         return ExperimentPhases(
             record.name,

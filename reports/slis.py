@@ -125,8 +125,30 @@ def counter_increases(samples: pd.DataFrame, metric: str) -> pd.DataFrame:
     return rows.assign(increase=increase)
 
 
+def select_replicas(samples: pd.DataFrame, label: str) -> tuple[pd.DataFrame, str]:
+    """The ``replicas`` series of the system under test, or no rows and the reason.
+
+    On kind the sampler writes one series per Deployment (and ``hpa/<name>``); ``label`` picks
+    one. A single series is used whatever its label.
+    """
+    rows = samples[samples["metric"] == "replicas"]
+    labels = sorted(set(rows["label"]))
+    if not labels:
+        return rows, "no replicas sample (samples.csv records replicas on kind only)"
+    if label in labels:
+        return rows[rows["label"] == label], ""
+    if len(labels) == 1:
+        return rows, ""
+    shown = ", ".join(repr(x) for x in labels)
+    return rows.iloc[0:0], f"replicas samples are labelled {shown}; none is {label!r}"
+
+
 def sample_slis(
-    scope: ScopeSlis, samples: pd.DataFrame, retries: pd.DataFrame, requests: int
+    scope: ScopeSlis,
+    samples: pd.DataFrame,
+    retries: pd.DataFrame,
+    replicas: tuple[pd.DataFrame, str],
+    requests: int,
 ) -> None:
     """SLIs from samples.csv rows already restricted to the scope's window."""
     breaker = samples[samples["metric"] == "breaker_state"]
@@ -136,11 +158,11 @@ def sample_slis(
         float(breaker["value"].max()) if len(breaker) else None,
         "no breaker_state sample in scope",
     )
-    replicas = samples[samples["metric"] == "replicas"]
+    rows, why = replicas
     scope.set(
         "max_replicas",
-        float(replicas["value"].max()) if len(replicas) else None,
-        "no replicas sample in scope (samples.csv records replicas on kind only)",
+        float(rows["value"].max()) if len(rows) else None,
+        why or "no replicas sample in scope",
     )
     if not len(retries):
         scope.set("sampled_retries_per_request", None, "no retries_total sample in scope")
@@ -202,6 +224,7 @@ def _experiment(
     phases: ExperimentPhases,
     frames: RunFrames,
     retries: pd.DataFrame,
+    replicas: tuple[pd.DataFrame, str],
     params: SliParams,
 ) -> ExperimentSummary:
     requests = frames.requests
@@ -215,7 +238,9 @@ def _experiment(
         last = phase in (ALL, "recovery")
         samples = frames.samples[_in_window(frames.samples["ts"], start, end, last)]
         window_retries = retries[_in_window(retries["ts"], start, end, last)]
-        sample_slis(scope, samples, window_retries, len(chosen))
+        rows_r, why_r = replicas
+        window_replicas = (rows_r[_in_window(rows_r["ts"], start, end, last)], why_r)
+        sample_slis(scope, samples, window_retries, window_replicas, len(chosen))
         scopes[phase] = scope
     record = frames.experiment(phases.name)
     _cost_amplification(scopes, phases)
@@ -240,13 +265,11 @@ def _experiment(
         lost if lost_ok else None,
         "run.json has no numeric experiments[].checks.lost_investigations",
     )
-    replicas = frames.samples[
-        (frames.samples["metric"] == "replicas")
-        & _in_window(frames.samples["ts"], phases.start, phases.end, True)
-    ]
+    rows_r, why_r = replicas
     t0 = phases.fault_start if phases.fault_start is not None else phases.start
-    out_time, out_ok = scale_out(replicas, t0, phases.end)
-    why = "no replicas sample in the experiment (samples.csv records replicas on kind only)"
+    in_exp = rows_r[_in_window(rows_r["ts"], phases.start, phases.end, True)]
+    out_time, out_ok = scale_out(in_exp, t0, phases.end)
+    why = why_r or "no replicas sample in the experiment"
     never = f"replicas never grew in the {phases.end - t0:.1f} s from the fault start"
     scopes[ALL].set("scale_out_time_s", out_time, why if out_ok is None else never)
     scopes[ALL].set("scaled_out", out_ok, why)
@@ -330,16 +353,17 @@ def summarize(frames: RunFrames, params: SliParams | None = None) -> Summary:
     """Every SLI of the run, of each experiment and of each of its phases."""
     params = params or SliParams()
     retries = counter_increases(frames.samples, "retries_total")
+    replicas = select_replicas(frames.samples, params.replicas_label)
     experiments: dict[str, ExperimentSummary] = {}
     for record in frames.experiments:
         phases = experiment_phases(
             record, frames.journals.get(record.name), frames.run_dir / record.journal
         )
-        experiments[record.name] = _experiment(phases, frames, retries, params)
+        experiments[record.name] = _experiment(phases, frames, retries, replicas, params)
     _vs_baseline_experiment(experiments)
     run = ScopeSlis(None, None, frames.started_at, frames.ended_at)
     request_slis(run, frames.requests, params)
-    sample_slis(run, frames.samples, retries, len(frames.requests))
+    sample_slis(run, frames.samples, retries, replicas, len(frames.requests))
     _worst(run, experiments)
     for scope in [run, *(s for e in experiments.values() for s in e.scopes.values())]:
         kind = scope.phase or "run"

@@ -133,8 +133,11 @@ def _params(raw: Any, lines: _Lines) -> SliParams:
     for key in raw:
         if key not in known:
             lines.fail(f"params.{key}", f"unknown parameter (known: {', '.join(known)})")
+    label = raw.get("replicas_label", defaults.replicas_label)
+    if not isinstance(label, str) or not label:
+        lines.fail("params.replicas_label", f"expected a non-empty string, got {label!r}")
     for key, value in raw.items():
-        if not _is_number(value) or value <= 0:
+        if key != "replicas_label" and (not _is_number(value) or value <= 0):
             lines.fail(f"params.{key}", f"expected a positive number, got {value!r}")
     ratio = raw.get("recovery_success_ratio", defaults.recovery_success_ratio)
     if ratio > 1:
@@ -146,6 +149,7 @@ def _params(raw: Any, lines: _Lines) -> SliParams:
         goodput_latency_ms=float(raw.get("goodput_latency_ms", defaults.goodput_latency_ms)),
         recovery_success_ratio=float(ratio),
         recovery_sustain_s=int(sustain),
+        replicas_label=label,
     )
 
 

@@ -23,15 +23,21 @@ StateDirOpt = Annotated[
 ]
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (tests replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _log_to_stderr() -> None:
     """Progress of stampede.* to stderr, one ``stampede: ...`` line each (no duplicates)."""
     log = logging.getLogger("stampede")
-    for old in [h for h in log.handlers if h.get_name() == "stampede-cli"]:
-        log.removeHandler(old)  # bound to a sys.stderr that may since have been replaced
-    handler = logging.StreamHandler(sys.stderr)
-    handler.set_name("stampede-cli")
-    handler.setFormatter(logging.Formatter("stampede: %(message)s"))
-    log.addHandler(handler)
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("stampede: %(message)s"))
+        log.addHandler(handler)
     log.setLevel(logging.INFO)
 
 

@@ -88,7 +88,7 @@ def suite(
         Path, typer.Option("--experiments-dir", help="Holds <target>/<name>.json.")
     ] = Path("experiments"),
 ) -> None:
-    """Run a suite: per experiment, Locust load + `chaos run`; then report and SLO gate.
+    """Run a suite: per experiment, Locust load + Chaos Toolkit; then report and SLO gate.
 
     Exit code: 0 all objectives met, 1 an SLO violated, 2 bad input or harness failure,
     130 interrupted (the partial run directory is still written).

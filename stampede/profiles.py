@@ -33,9 +33,9 @@ class Load:
 
 @dataclass(frozen=True)
 class ExperimentSpec:
-    """One experiment of a profile with its timing around the `chaos run`.
+    """One experiment of a profile with its timing around the Chaos Toolkit experiment.
 
-    Timeline: Locust starts -> ``warmup_s`` -> chaos run (at most ``chaos_timeout_s``) ->
+    Timeline: Locust starts -> ``warmup_s`` -> chaos (at most ``chaos_timeout_s``) ->
     ``cooldown_s`` -> Locust stops.
     """
 
@@ -61,7 +61,7 @@ class Profile:
 
 # Modest load: the smoke suite (3 experiments, stack start, report, gate) stays under 3 minutes
 # on 2 shared cores. The full profile (issue 4) adds one ExperimentSpec per experiment.
-_SMOKE_LOAD = Load(users=8, spawn_rate=8.0, shape="steady")
+_SMOKE_LOAD = Load(users=8, spawn_rate=4.0, shape="steady")  # users start over 2 s, not at once
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(

@@ -98,7 +98,7 @@ def default_state_dir() -> Path:
 
 
 def _state_path(state_dir: str | Path | None) -> Path:
-    return Path(state_dir or default_state_dir()) / STATE_FILE
+    return (Path(state_dir or default_state_dir()) / STATE_FILE).absolute()
 
 
 def _check_port(name: str, port: int) -> None:
@@ -246,29 +246,32 @@ def status(state_dir: str | Path | None = None) -> dict[str, Any]:
     }
 
 
-def _wait(draft: _Draft, timeout_s: float, *, fresh_agent_log: bool = False) -> None:
+def _wait(draft: _Draft, timeout_s: float, *, starting: bool = False) -> None:
     """Until every component is ready; HarnessError with the log tail if one dies or time runs out.
 
-    ``fresh_agent_log``: the agent log was emptied at this start, so also wait until each worker
-    logged that its application started (the master's spawn children exist a bit earlier).
+    ``starting``: the stack was just started (its agent log emptied), so also wait until each
+    worker logged that its application started: the master's spawn children exist, and one
+    worker answers /readyz, while the others may still be importing the app.
     """
     deadline = time.monotonic() + timeout_s
-    settled_since: float | None = None
+    silent_since: float | None = None
     rows: dict[str, dict[str, Any]] = {}
     while True:
         for name, comp in draft.components():
             if not comp.proc.alive():
+                what = "exited during start-up" if starting else "is gone"
                 raise HarnessError(
-                    f"{name} (pid {comp.pid}) exited during start-up; last lines of {comp.log}:\n"
+                    f"{name} (pid {comp.pid}) {what}; last lines of {comp.log}:\n"
                     f"{comp.proc.log_tail()}"
                 )
         rows = {name: _component_status(name, comp) for name, comp in draft.components()}
         ready = len(rows) == len(COMPONENTS) and all(row["ready"] for row in rows.values())
-        if ready and fresh_agent_log and draft.agent is not None:
+        if ready and starting and draft.agent is not None:
             started = _count_in_log(draft.agent.log, _STARTUP_LINE)
-            # A replaced logging config could hide the line: then trust the rest after 5 s.
-            settled_since = settled_since or time.monotonic()
-            ready = started >= draft.agent.workers or time.monotonic() - settled_since > 5.0
+            # No line at all while a worker serves: the app hides uvicorn's log; trust the rest.
+            silent_since = (silent_since or time.monotonic()) if started == 0 else None
+            hidden = silent_since is not None and time.monotonic() - silent_since > 5.0
+            ready = started >= draft.agent.workers or hidden
         if ready:
             return
         if time.monotonic() > deadline:
@@ -498,7 +501,7 @@ def _start(config: StackConfig, path: Path) -> StackState:
         write(draft, path)
         logger.info("agent   pid %d on %s (%d workers)", agent.pid, agent.url, agent.workers)
 
-        _wait(draft, config.ready_timeout_s, fresh_agent_log=True)
+        _wait(draft, config.ready_timeout_s, starting=True)
     except BaseException:
         logger.info("start-up failed: stopping what was started")
         _stop_all(draft, drain_timeout_s=5.0)
@@ -529,32 +532,44 @@ def _differences(state: StackState, config: StackConfig) -> list[str]:
 def up(config: StackConfig) -> StackState:
     """Start Redis, the toolbox and the agent (N workers) and wait until all of them serve.
 
-    Idempotent: a healthy stack already recorded in the state dir is kept (and returned) unless
-    ``config.restart``; a stale or half-dead one is stopped and replaced. If a process dies during
+    Idempotent: when every process of the stack recorded in the state dir still runs, it is kept
+    (``up`` waits until it serves and returns it) unless ``config.restart``; a stale or
+    half-dead one (some process gone) is stopped and replaced. If a process dies during
     start-up, everything started is stopped and HarnessError carries the tail of its log.
     InputError for a bad config.
     """
     config.validate()
-    path = config.state_dir / STATE_FILE
-    with _locked(config.state_dir):
+    path = _state_path(config.state_dir)  # absolute: logs and dirs in stack.json work anywhere
+    with _locked(path.parent):
         if path.exists():
             draft = read_draft(path)
-            healthy = status(config.state_dir)["all_up"]
-            if healthy and not config.restart:
-                state = read_state(path)
-                logger.info("stack already running (%s): keeping it", path)
-                diffs = _differences(state, config)
-                if diffs:
-                    logger.warning(
-                        "the running stack differs: %s; use --restart to apply",
-                        "; ".join(diffs),
-                    )
-                return state
-            why = "restart requested" if healthy else "stale or unhealthy stack"
-            logger.info("%s: stopping what is left of it", why)
+            components = draft.components()
+            alive = len(components) == len(COMPONENTS) and all(
+                comp.proc.alive() for _, comp in components
+            )
+            if alive and not config.restart:
+                return _keep(read_state(path), config)
+            why = "restart requested" if alive else "stale state (some processes are gone)"
+            logger.info("%s: stopping what is left of the stack in %s", why, path.parent)
             _stop_all(draft)
             path.unlink(missing_ok=True)
         return _start(config, path)
+
+
+def _keep(state: StackState, config: StackConfig) -> StackState:
+    """Every process of the recorded stack runs: wait until it serves, and say what differs."""
+    try:
+        _wait(state, config.ready_timeout_s)
+    except HarnessError as exc:
+        raise HarnessError(
+            f"{exc}\nThe stack in {state.path.parent} runs but does not get ready; "
+            "`stampede up --restart` replaces it."
+        ) from exc
+    logger.info("stack already running (%s): keeping it", state.path)
+    diffs = _differences(state, config)
+    if diffs:
+        logger.warning("the running stack differs: %s; use --restart to apply", "; ".join(diffs))
+    return state
 
 
 # -- API for chaos activities ------------------------------------------------------------------

@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -61,6 +62,7 @@ LOCUST_START_TIMEOUT_S = 30
 CHAOS_ROLLBACK_WAIT_S = 90
 PROBE_INTERVAL_S = 1.0
 PROBE_MAX_IDS = 200
+PRIME_REQUESTS = 8
 
 Say = Callable[[str], None]
 
@@ -679,6 +681,31 @@ class Suite:
         assert self.run_dir is not None
         rundir.write_run_json(self.run_dir, self.record)
         self.say(f"target {self.config.target}: {info.action}; agent at {info.agent_url}")
+        if info.action != "reused":
+            self._prime(info)
+
+    def _prime(self, info: TargetInfo) -> None:
+        """A few investigations on a freshly started agent, so the first experiment's baseline
+        measures the agent, not its cold start (imports, connection pools). Not recorded."""
+        alerts = self.target.probe_alerts()[:PRIME_REQUESTS]
+        if not alerts:
+            return
+        started = time.monotonic()
+
+        def post(alert: dict[str, Any]) -> int:
+            try:
+                return httpx.post(
+                    f"{info.agent_url}/investigate", json=alert, timeout=15
+                ).status_code
+            except httpx.HTTPError:
+                return 0
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            codes = list(pool.map(post, alerts))
+        self.say(
+            f"primed the agent: {codes.count(200)}/{len(codes)} investigations answered in "
+            f"{time.monotonic() - started:.1f} s (not recorded)"
+        )
 
     def _maybe_down(self) -> None:
         """Stop the target per --keep-stack/--down-after (default: only if the suite started it)."""
@@ -739,7 +766,7 @@ class Suite:
             self._wait_locust_running(locust, name)
             self._sleep(spec.warmup_s, tag, "warm-up", locust, name)
             chaos = self._start_chaos(exp_file, chaos_dir, name)
-            self.say(f"{tag}: chaos run started")
+            self.say(f"{tag}: chaos started")
             self._wait_chaos(chaos, spec, tag, locust, rec)
             self._sleep(spec.cooldown_s, tag, "cool-down", locust, name)
         except KeyboardInterrupt:
@@ -809,7 +836,7 @@ class Suite:
             rec.errors.append(f"chaos wrote no journal; log {rec.chaos.get('log')}")
         if not interrupted and status in ("failed", "aborted"):
             rec.errors.append(
-                f"chaos run {status}: the fault may not have been injected as designed "
+                f"chaos {status}: the fault may not have been injected as designed "
                 f"(see {rec.journal})"
             )
         if not interrupted and failed_actions:
@@ -939,13 +966,13 @@ class Suite:
         while chaos.poll() is None:
             now = time.monotonic()
             if now - started > spec.chaos_timeout_s:
-                rec.errors.append(f"chaos run exceeded {spec.chaos_timeout_s:g} s; interrupted")
+                rec.errors.append(f"chaos exceeded {spec.chaos_timeout_s:g} s; interrupted")
                 self._interrupt_chaos(chaos, tag)
                 return
             if locust.poll() is not None and not locust_gone:
                 # Keep going: the fault is in place and must be rolled back; report afterwards.
                 locust_gone = True
-                rec.errors.append(f"locust exited during the chaos run (code {locust.poll()})")
+                rec.errors.append(f"locust exited while chaos ran (code {locust.poll()})")
             if now >= next_line:
                 self.say(
                     f"{tag}: chaos running {now - started:4.0f} s, {self._live(spec.name)} requests"
@@ -953,7 +980,7 @@ class Suite:
                 next_line = now + 5
             time.sleep(0.25)
         self.say(
-            f"{tag}: chaos run finished (exit {chaos.poll()}) in {time.monotonic() - started:.0f} s"
+            f"{tag}: chaos finished (exit {chaos.poll()}) in {time.monotonic() - started:.0f} s"
         )
 
     def _interrupt_chaos(self, chaos: Child, tag: str) -> None:

@@ -87,6 +87,16 @@ def http_client(timeout_s: float) -> httpx.Client:
     )
 
 
+def agent_log(state: StackState) -> str:
+    """The agent's log file. A relative path in stack.json is relative to where ``stampede up``
+    ran; when that is not here, the contract's layout (``<state dir>/logs/``) finds it.
+    """
+    log = Path(state.agent.log)
+    if log.is_absolute() or log.exists():
+        return str(log)
+    return str(Path(state.path).resolve().parent / "logs" / log.name)
+
+
 def agent_master(state: StackState) -> psutil.Process:
     """The agent's uvicorn master this stack started; ActivityFailed if it is gone or not ours.
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from experiments.activities import _local
+from experiments.activities.process import _workers
 from experiments.activities.process.actions import kill_agent_worker
 from experiments.activities.redis.actions import pause_redis
 from experiments.activities.slo import _observe, _window
@@ -134,3 +136,23 @@ def test_observed_window_breaches_on_readiness_and_wrong_answers() -> None:
     assert out["breached"] == ["wrong 1 > 0", "ready_ratio 0.5 < 0.9"]
     assert out["breaches"] == 2 and out["observed_windows"] == 1
     assert (out["ready_samples"], out["not_ready_samples"]) == (4, 2)
+
+
+def test_a_replacement_counts_once_its_startup_is_logged(tmp_path: Path) -> None:
+    """A new worker process exists before it serves: wait for uvicorn's startup line."""
+    log = tmp_path / "agent.log"
+    log.write_text(f"INFO:     {_workers.STARTUP_LINE}.\n" * 2)
+    me = psutil.Process()
+    _workers.retire([me], str(log))
+    assert _workers.retired_alive() == [me.pid]  # this process runs: not replaced
+    assert _workers.startups_missing(str(log)) == 1
+    with log.open("a") as out:
+        out.write(f"INFO:     Started server process [1]\nINFO:     {_workers.STARTUP_LINE}.\n")
+    assert _workers.startups_missing(str(log)) == 0
+
+
+def test_without_startup_lines_in_the_log_only_processes_count(tmp_path: Path) -> None:
+    log = tmp_path / "agent.log"
+    log.write_text("some other logging format\n")
+    _workers.retire([psutil.Process()], str(log))
+    assert _workers.startups_missing(str(log)) == 0

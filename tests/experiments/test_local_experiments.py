@@ -7,14 +7,19 @@ agent whose readiness depends on Redis must be caught (``deviated: true``).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psutil
 import pytest
 
 from experiments.activities.process.probes import agent_is_ready, all_workers_replaced_within
 from experiments.activities.redis.probes import redis_answers_ping
-from tests.experiments.conftest import LOCAL_EXPERIMENTS, REPO, active_faults, chaos
+from stampede.stack import agent_worker_pids, load_state
+from target_agent.toolbox.catalogue import catalogue
+from tests.experiments.conftest import LOCAL_EXPERIMENTS, REPO, active_faults, chaos, state_of
 
 #: Bound on one experiment's Chaos Toolkit run (its own runtime is ~10-20 s).
 RUN_TIMEOUT_S = 90
@@ -58,8 +63,33 @@ def failed_activities(journal: dict[str, Any]) -> list[str]:
     ]
 
 
+def investigate(state_file: Path) -> str:
+    """One investigation accepted by the agent: its id."""
+    agent = state_of(state_file)["agent"]["url"]
+    alert = catalogue()[0].alert()
+    response = httpx.post(f"{agent}/investigate", json=alert, timeout=15)
+    assert response.status_code == 200, response.text
+    investigation_id: str = response.json()["investigation_id"]
+    return investigation_id
+
+
+def assert_still_stored(state_file: Path, investigation_id: str) -> None:
+    """Nothing accepted is lost: a record from before the experiment is still there."""
+    agent = state_of(state_file)["agent"]["url"]
+    deadline = time.monotonic() + 10  # the write-behind buffer flushes within a second or so
+    while True:
+        response = httpx.get(f"{agent}/investigations/{investigation_id}", timeout=5)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert response.status_code == 200, f"investigation {investigation_id}: {response.text}"
+
+
 @pytest.mark.parametrize("path", LOCAL_EXPERIMENTS, ids=[p.stem for p in LOCAL_EXPERIMENTS])
 def test_the_reference_agent_holds(path: Path, real_stack: Path, tmp_path: Path) -> None:
+    before = investigate(real_stack)
+    state = load_state(real_stack)
+    workers_before = set(agent_worker_pids(state))
     code, journal = run_experiment(path.stem, real_stack, tmp_path)
     after = journal["steady_states"]["after"]
     assert (journal["status"], journal["deviated"]) == ("completed", False), json.dumps(
@@ -72,6 +102,19 @@ def test_the_reference_agent_holds(path: Path, real_stack: Path, tmp_path: Path)
     fault_window = observed["the-fault-window-met-the-slo"]
     assert fault_window["observed_windows"] == 1 and fault_window["requests"] > 0
     assert_stack_clean(real_stack)
+    assert_still_stored(real_stack, before)
+    outputs = {r["activity"]["name"]: r["output"] for r in journal["run"]}
+    if path.stem == "replica-kill":  # one of *our* workers died, and only it
+        killed = outputs["sigkill-one-agent-worker"]["killed"]
+        workers_after = set(agent_worker_pids(state))
+        assert len(killed) == 1 and set(killed) <= workers_before
+        assert not set(killed) & workers_after and len(workers_after) == len(workers_before)
+        assert psutil.Process(state.agent.pid).create_time() == pytest.approx(
+            state.agent.create_time, abs=0.01
+        )
+    if path.stem == "redis-outage":
+        assert outputs["stop-redis"]["data_kept"] is True
+        assert outputs["start-redis"]["keys"] > 0
 
 
 def test_redis_outage_catches_readiness_that_depends_on_redis(

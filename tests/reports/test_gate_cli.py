@@ -241,13 +241,19 @@ def test_report_command_writes_report_and_summary(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     run = _run(tmp_path, 1)
-    code, out, _ = cli(["report", str(run), "--slo", str(slo_file)], monkeypatch, capsys)
+    out_html = tmp_path / "elsewhere" / "r.html"
+    args = ["report", str(run), "--slo", str(slo_file), "--out", str(out_html)]
+    code, out, _ = cli(args, monkeypatch, capsys)
     assert code == 0
-    assert f"report: {run / 'report.html'}" in out
+    assert f"report: {out_html}" in out
     summary = json.loads((run / "summary.json").read_text())
     fault = summary["scopes"]["experiments"]["kill"]["scopes"]["fault"]["slis"]
     assert fault["error_ratio"] == pytest.approx(0.1)
-    assert "kill-recovers" in (run / "report.html").read_text()
+    assert summary["params"]["recovery_sustain_s"] == 5
+    html = out_html.read_text()
+    assert "kill-recovers" in html
+    assert f"{slo_file} (evaluated now, exit code 0)" in html
+    assert not (run / "gate.json").exists()
 
 
 def test_console_script_never_shows_a_traceback(tmp_path: Path, slo_file: Path) -> None:

@@ -83,15 +83,6 @@ def test_report_without_gate_has_no_slo_section_and_handles_edge_cases(tmp_path:
     assert html.count('class="plotly-graph-div"') == 3
 
 
-def test_report_with_slo_flag_evaluates_now(demo: Path, tmp_path: Path) -> None:
-    out = write_report(
-        demo, REPO / "slo.yaml", out=tmp_path / "r.html", summary_out=tmp_path / "s.json"
-    )
-    html = out.read_text(encoding="utf-8")
-    assert "slo.yaml (evaluated now, exit code 1)" in html
-    assert json.loads((tmp_path / "s.json").read_text())["params"]["recovery_sustain_s"] == 5
-
-
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[browser.Browser]:
     """One headless Chromium for this module; skipped, saying why, when it is not installed."""

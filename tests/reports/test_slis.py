@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -283,6 +284,29 @@ def test_breakers_replicas_and_scale_out(tmp_path: Path) -> None:
     assert summary.run.values["scale_out_time_s"] == 5.0
 
 
+def test_replicas_of_the_agent_deployment_are_picked_among_several(tmp_path: Path) -> None:
+    """kind's sampler labels replicas per Deployment and HPA: params.replicas_label picks one."""
+    samples = [
+        {"ts": T0 + t, "experiment": "exp", "metric": "replicas", "label": label, "value": v}
+        for t in (0, 12, 14)
+        for label, v in (("agent", 2 if t < 14 else 3), ("redis", 1), ("hpa/agent", 5))
+    ]
+    values = _summary(tmp_path / "a", [_exp()], [req(T0 + 1)], samples)
+    scope = values.experiments["exp"].scopes["all"].values
+    assert (scope["max_replicas"], scope["scale_out_time_s"]) == (3, 4.0)
+    other = (
+        _summary(
+            tmp_path / "b", [_exp()], [req(T0 + 1)], samples, params=SliParams(replicas_label="web")
+        )
+        .experiments["exp"]
+        .scopes["all"]
+    )
+    assert other.values["max_replicas"] is None
+    assert other.reasons["max_replicas"] == (
+        "replicas samples are labelled 'agent', 'hpa/agent', 'redis'; none is 'web'"
+    )
+
+
 def test_replicas_that_never_grow_are_not_a_scale_out(tmp_path: Path) -> None:
     samples = [
         {"ts": T0 + t, "experiment": "exp", "metric": "replicas", "label": "", "value": 2}
@@ -350,3 +374,16 @@ def test_rows_outside_the_experiment_column_count_only_in_run_scope(tmp_path: Pa
     assert summary.experiments["exp"].scopes["all"].values["requests"] == 1
     assert summary.run.values["requests"] == 3
     assert any("other" in n for n in summary.notes)
+
+
+def test_an_experiment_that_never_ran_is_kept_with_an_empty_window(tmp_path: Path) -> None:
+    """run.json of an interrupted suite: started_at null, no requests -> nulls and a note."""
+    run = write_run(tmp_path / "run", [_exp(), Exp("later", T0 + 40, T0 + 50)], [req(T0 + 1)])
+    data = json.loads((run / "run.json").read_text())
+    data["experiments"][1].update(started_at=None, ended_at=None, status="not-run")
+    (run / "run.json").write_text(json.dumps(data))
+    summary = summarize(load(run))
+    later = summary.experiments["later"]
+    assert later.phases.notes[0] == "did not run (status not-run): empty window"
+    assert later.scopes["all"].values["requests"] == 0
+    assert later.scopes["all"].values["success_ratio"] is None

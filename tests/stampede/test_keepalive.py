@@ -5,8 +5,8 @@ TCP_NODELAY on accepted connections: a keep-alive request then waits ~40 ms (Nag
 ACK). The stack hands uvicorn a listening socket with TCP_NODELAY set (DESIGN.md, Facts). These
 tests use a trivial ASGI app so the numbers measure the transport, not the app. uvloop (the
 default loop, with uvicorn[standard]) sets TCP_NODELAY itself, so the contrast is asserted with
-``--loop asyncio`` and only recorded for the default loop; the real agent's p50 through the
-stack is asserted in test_stack_lifecycle.py.
+``--loop asyncio`` (with uvloop plain ``--workers 2`` measured ~0.5-1 ms here); the real
+agent's p50 through the stack, default loop, is asserted in test_stack_lifecycle.py.
 """
 
 from __future__ import annotations
@@ -63,16 +63,8 @@ def test_fd_socket_keeps_keepalive_fast_where_plain_workers_are_not(
     with _tiny_stack(tmp_path / "stack", "asyncio") as state:
         with_fd = keepalive_p50_ms(f"{state.agent.url}/healthz")
     plain = _plain_workers_p50(tmp_path, "asyncio")
-    plain_default_loop = _plain_workers_p50(tmp_path, "auto")  # recorded, not asserted
-    for name, value in (
-        ("keepalive_p50_ms_fd_asyncio", with_fd),
-        ("keepalive_p50_ms_plain_asyncio", plain),
-        ("keepalive_p50_ms_plain_default_loop", plain_default_loop),
-    ):
-        record_property(name, round(value, 2))
-    print(
-        f"keep-alive p50: --fd socket {with_fd:.2f} ms, plain --workers 2 {plain:.2f} ms "
-        f"(asyncio loop); plain --workers 2 with the default loop {plain_default_loop:.2f} ms"
-    )
+    record_property("keepalive_p50_ms_fd_asyncio", round(with_fd, 2))
+    record_property("keepalive_p50_ms_plain_asyncio", round(plain, 2))
+    print(f"keep-alive p50 (asyncio loop): --fd socket {with_fd:.2f} ms, plain {plain:.2f} ms")
     assert with_fd < 15.0, f"keep-alive p50 {with_fd:.1f} ms through the stack's --fd socket"
     assert plain >= 30.0, f"plain --workers 2 p50 {plain:.1f} ms: no Nagle floor any more?"

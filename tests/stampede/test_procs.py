@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -13,6 +14,7 @@ import pytest
 
 from stampede import procs
 from stampede.errors import HarnessError
+from tests.stampede.helpers import wait_until
 
 
 def test_listen_socket_sets_nodelay_and_is_inheritable() -> None:
@@ -83,13 +85,10 @@ def test_spawn_children_are_the_multiprocessing_workers_only(tmp_path: Path) -> 
     proc = procs.spawn([sys.executable, "parent.py"], tmp_path / "p.log", cwd=tmp_path)
     try:
         parent = psutil.Process(proc.pid)
-        deadline = 100
-        while deadline and not procs.spawn_children(parent):
-            deadline -= 1
-            import time
-
-            time.sleep(0.1)
+        wait_until(lambda: bool(procs.spawn_children(parent)), 10, "the spawn child starts")
+        time.sleep(0.5)  # the resource tracker, if any, is up by now too
         workers = procs.spawn_children(parent)
+        assert len(parent.children()) == 2, "the resource tracker is a child as well"
         assert len(workers) == 1
         assert "--multiprocessing-fork" in workers[0].cmdline()
     finally:

@@ -352,14 +352,14 @@ def test_suite_exits_with_the_gate_code(fakes: Fakes) -> None:
 
 
 def test_sigint_mid_chaos_rolls_back_and_leaves_a_partial_run(fakes: Fakes) -> None:
-    """Ctrl-C during the chaos run: rollbacks run, Locust stops, run dir is partial, exit 130."""
+    """Ctrl-C while chaos ran: rollbacks run, Locust stops, run dir is partial, exit 130."""
     proc = fakes.start(experiments=["long", "beta"], warmup=1.0)
     assert proc.stdout is not None
     seen = []
     deadline = time.monotonic() + 60
     for line in proc.stdout:
         seen.append(line)
-        if "chaos run started" in line:
+        if "chaos started" in line:
             break
         assert time.monotonic() < deadline, "".join(seen)
     for _ in range(50):  # the method's action has created the fault
@@ -393,7 +393,7 @@ def test_sigint_mid_chaos_rolls_back_and_leaves_a_partial_run(fakes: Fakes) -> N
 
 
 def test_sigint_during_warmup_leaves_a_partial_run_without_chaos(fakes: Fakes) -> None:
-    """Ctrl-C before the chaos run starts: Locust stops, status interrupted, no journal."""
+    """Ctrl-C before chaos starts: Locust stops, status interrupted, no journal."""
     proc = fakes.start(experiments=["alpha"], warmup=20.0)
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -414,7 +414,7 @@ def test_sigterm_takes_the_same_clean_path(fakes: Fakes) -> None:
     proc = fakes.start(experiments=["long"], warmup=1.0)
     assert proc.stdout is not None
     for line in proc.stdout:
-        if "chaos run started" in line:
+        if "chaos started" in line:
             break
     time.sleep(2)
     proc.send_signal(signal.SIGTERM)
@@ -426,7 +426,7 @@ def test_sigterm_takes_the_same_clean_path(fakes: Fakes) -> None:
 
 
 def test_chaos_timeout_interrupts_the_experiment_and_exits_2(fakes: Fakes) -> None:
-    """A chaos run over its budget is interrupted (rollbacks run): a harness error, exit 2."""
+    """Chaos over its budget is interrupted (rollbacks run): a harness error, exit 2."""
     code, out = fakes.run(experiments=["long"], chaos_timeout=3)
     assert code == 2, out
     assert not fakes.fault_file.exists()

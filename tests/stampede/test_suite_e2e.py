@@ -131,7 +131,7 @@ def test_ctrl_c_mid_fault_rolls_back_and_leaves_a_partial_run(
     lines = []
     for line in proc.stdout:
         lines.append(line)
-        if "chaos run started" in line:
+        if "chaos started" in line:
             break
     stack_state = json.loads((state_dir / "stack.json").read_text())
     redis = stack_state["redis"]

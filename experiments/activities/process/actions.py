@@ -47,7 +47,7 @@ def kill_agent_worker(
             f"expected 1..{len(workers)}, {len(workers)} alive"
         )
     victims = random.sample(workers, count)
-    _workers.retire(victims, state.agent.log)
+    _workers.retire(victims, _local.agent_log(state))
     killed = []
     for proc in victims:
         try:
@@ -78,7 +78,7 @@ def restart_agent_workers(
     state = _local.load(state_file, configuration)
     master = _local.agent_master(state)
     workers = _local.agent_workers(state)
-    _workers.retire(workers, state.agent.log)
+    _workers.retire(workers, _local.agent_log(state))
     restart(state)
     return {
         "signal": "SIGHUP",

@@ -69,11 +69,12 @@ def all_workers_replaced_within(
     state = _local.load(state_file, configuration)
     want = expected or state.agent.workers
     agent_url = _local.local_url(state.agent.url, "agent")
+    log = _local.agent_log(state)
     deadline = time.monotonic() + timeout_s
     while True:
         live = len(_local.agent_workers(state))
         lingering = _workers.retired_alive()
-        starting = _workers.startups_missing(state.agent.log)
+        starting = _workers.startups_missing(log)
         whole = live >= want and not lingering and not starting
         if whole and _ready(agent_url, min(2.0, timeout_s)):
             return True
@@ -86,7 +87,7 @@ def all_workers_replaced_within(
     if lingering:
         detail += f", retired worker pid(s) {lingering} still running"
     elif starting:
-        detail += f", {starting} replacement(s) not started (no startup line in {state.agent.log})"
+        detail += f", {starting} replacement(s) not started (no startup line in {log})"
     elif whole:
         detail += ", but /readyz does not answer 200"
     raise ActivityFailed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import redis
@@ -41,5 +42,38 @@ def answers_ping(state: StackState, timeout_s: float) -> bool:
         return bool(conn.ping())
     except redis.RedisError:
         return False
+    finally:
+        conn.close()
+
+
+def shutdown_saving(state: StackState) -> bool:
+    """``SHUTDOWN SAVE``: Redis writes its snapshot and exits. False if it refused or is down."""
+    conn = client(state, 10.0)
+    try:
+        conn.shutdown(save=True)
+        return True
+    except redis.RedisError:
+        return False
+    finally:
+        conn.close()
+
+
+def keys_after_restart(state: StackState) -> int:
+    """Keys of a freshly started Redis; its loaded snapshot is then deleted when it has no
+    persistence configured (the snapshot only exists because ``shutdown_saving`` wrote it).
+    """
+    conn = client(state, 2.0)
+    try:
+        keys = int(conn.dbsize())
+        config = conn.config_get("save")
+        config.update(conn.config_get("appendonly"))
+        if not config.get("save") and config.get("appendonly") == "no":
+            directory = conn.config_get("dir").get("dir")
+            name = conn.config_get("dbfilename").get("dbfilename")
+            if directory and name:
+                Path(directory, name).unlink(missing_ok=True)
+        return keys
+    except redis.RedisError:
+        return -1
     finally:
         conn.close()

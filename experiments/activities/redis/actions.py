@@ -26,23 +26,35 @@ MAX_SLEEP_S = 30.0
 
 def stop_redis(
     timeout_s: float = 5.0,
+    keep_data: bool = True,
     state_file: str = "",
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Stop the stack's Redis; raises if it still answers PING `timeout_s` after the stop."""
+    """Stop the stack's Redis; raises if it still answers PING `timeout_s` after the stop.
+
+    `keep_data` (default): `SHUTDOWN SAVE` first, so the Redis that `start_redis` brings back
+    has the records it had — an outage, not a data loss (the stack's Redis runs without
+    persistence, so a plain stop would wipe every stored investigation). `keep_data` false
+    stops it with SIGTERM and the data is gone, as with an ephemeral Redis pod.
+    """
     from stampede.stack import stop_redis as stop
 
     state = _local.load(state_file, configuration)
     started = time.monotonic()
-    stop(state)
+    kept = keep_data and _client.shutdown_saving(state)
+    stop(state)  # SIGTERM what still runs; reaps our process record either way
     while _client.answers_ping(state, 0.5):
         if time.monotonic() - started >= timeout_s:
             raise ActivityFailed(
                 f"redis on {_client.address(state)} still answers PING {timeout_s:.1f} s after stop"
             )
         time.sleep(POLL_S)
-    return {"redis": _client.address(state), "stopped_in_s": round(time.monotonic() - started, 3)}
+    return {
+        "redis": _client.address(state),
+        "data_kept": kept,
+        "stopped_in_s": round(time.monotonic() - started, 3),
+    }
 
 
 def start_redis(
@@ -53,7 +65,9 @@ def start_redis(
 ) -> Figures:
     """Start the stack's Redis unless it answers PING already; raises if no PING in `timeout_s`.
 
-    Idempotent: safe as a method step and again as a rollback.
+    Idempotent: safe as a method step and again as a rollback. The snapshot `stop_redis` saved
+    is loaded, then deleted (the stack's Redis has no persistence: a later `stampede up` must
+    not find old records).
     """
     from stampede.stack import start_redis as start
 
@@ -62,7 +76,7 @@ def start_redis(
         return {"redis": _client.address(state), "already_running": True, "started_in_s": 0.0}
     started = time.monotonic()
     start(state)
-    while not _client.answers_ping(state, 0.5):
+    while not _client.answers_ping(state, 0.5):  # answers only once the snapshot is loaded
         if time.monotonic() - started >= timeout_s:
             raise ActivityFailed(
                 f"redis on {_client.address(state)} does not answer PING "
@@ -73,6 +87,7 @@ def start_redis(
         "redis": _client.address(state),
         "already_running": False,
         "started_in_s": round(time.monotonic() - started, 3),
+        "keys": _client.keys_after_restart(state),
     }
 
 
