@@ -424,16 +424,20 @@ def chaos_env(found: Endpoints) -> dict[str, str]:
     }
 
 
-def replica_counts(api: Any, namespace: str = NAMESPACE) -> dict[str, int]:
+def replica_counts(api: Any, namespace: str = NAMESPACE, timeout_s: float = 3.0) -> dict[str, int]:
     """``{deployment: ready replicas, "hpa/<name>": desired replicas}`` from one API client."""
     from kubernetes import client
 
     apps: Any = client.AppsV1Api(api)
     autoscaling: Any = client.AutoscalingV2Api(api)
     counts: dict[str, int] = {}
-    for item in apps.list_namespaced_deployment(namespace).items:
+    deployments = apps.list_namespaced_deployment(namespace, _request_timeout=timeout_s)
+    for item in deployments.items:
         counts[item.metadata.name] = int(item.status.ready_replicas or 0)
-    for hpa in autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items:
+    hpas = autoscaling.list_namespaced_horizontal_pod_autoscaler(
+        namespace, _request_timeout=timeout_s
+    )
+    for hpa in hpas.items:
         counts[f"hpa/{hpa.metadata.name}"] = int(hpa.status.desired_replicas or 0)
     return counts
 

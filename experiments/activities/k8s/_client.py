@@ -34,6 +34,8 @@ ALLOWLIST_ENV = "STAMPEDE_KUBE_CONTEXTS"
 DEFAULT_ALLOWLIST = "kind-*"
 IN_CLUSTER = "in-cluster"
 CONTEXT_KEY = "KUBERNETES_CONTEXT"
+# Every API call of the activities is bounded: a hung API server must not hang an experiment.
+REQUEST_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,11 @@ def drain_node(
     deadline = time.monotonic() + float(timeout_s)
     started = time.monotonic()
 
-    unschedulable = {n.metadata.name for n in core.list_node().items if n.spec.unschedulable}
+    unschedulable = {n.metadata.name for n in core.list_node(_request_timeout=_client.REQUEST_TIMEOUT_S).items if n.spec.unschedulable}
     per_node: dict[str, int] = {}
-    for pod in core.list_namespaced_pod(namespace, label_selector=pod_label_selector).items:
+    for pod in core.list_namespaced_pod(
+        namespace, label_selector=pod_label_selector, _request_timeout=_client.REQUEST_TIMEOUT_S
+    ).items:
         if not _selector_matches(pod_label_selector, pod.metadata.labels):
             continue
         node = pod.spec.node_name
@@ -89,7 +91,9 @@ def drain_node(
 
     on_node = [
         pod
-        for pod in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+        for pod in core.list_pod_for_all_namespaces(
+            field_selector=f"spec.nodeName={node}", _request_timeout=_client.REQUEST_TIMEOUT_S
+        ).items
         if pod.spec.node_name == node
     ]
     unmanaged = [
@@ -118,7 +122,7 @@ def drain_node(
         for ns, pod_name in to_evict:
             body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod_name, namespace=ns))
             try:
-                core.create_namespaced_pod_eviction(pod_name, ns, body)
+                core.create_namespaced_pod_eviction(pod_name, ns, body, _request_timeout=_client.REQUEST_TIMEOUT_S)
             except ApiException as exc:
                 if exc.status == 404:
                     continue
@@ -141,7 +145,7 @@ def drain_node(
     while pending:
         for key, uid in list(pending.items()):
             try:
-                current = core.read_namespaced_pod(key[1], key[0])
+                current = core.read_namespaced_pod(key[1], key[0], _request_timeout=_client.REQUEST_TIMEOUT_S)
             except ApiException as exc:
                 if exc.status == 404:
                     del pending[key]
@@ -180,7 +184,7 @@ def uncordon_nodes(configuration: Configuration = None, secrets: Secrets = None)
 
     core: Any = client.CoreV1Api(_client.api_client(configuration, secrets))
     done = []
-    for node in core.list_node().items:
+    for node in core.list_node(_request_timeout=_client.REQUEST_TIMEOUT_S).items:
         if CORDON_ANNOTATION in (node.metadata.annotations or {}):
             core.patch_node(
                 node.metadata.name,

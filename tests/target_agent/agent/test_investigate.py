@@ -31,7 +31,9 @@ async def test_every_catalogue_incident_is_answered_complete_with_the_true_cause
     toolbox: Server, shared_redis: Server
 ) -> None:
     """Every incident: 200, complete, the catalogue's root cause, tokens and cost accounted."""
-    async with running_agent(agent_settings(toolbox, shared_redis.url)) as (client, _):
+    # Generous attempt timeouts: with no fault on, a busy CI machine must not cause retries.
+    settings = agent_settings(toolbox, shared_redis.url, tool_timeout_s=2.0, llm_timeout_s=4.0)
+    async with running_agent(settings) as (client, _):
         for incident in incidents():
             response = await client.post("/investigate", json=incident.alert())
             assert response.status_code == 200, response.text
