@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	  echo "setup: installing with pip (uv not found)"; \
 	  $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]'; \
 	fi
+	@# Byte-compile once: this environment may set PYTHONDONTWRITEBYTECODE, and without .pyc files
+	@# every agent worker recompiles LangChain/LangGraph at start-up (~3x slower starts).
+	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1 || true
 	@touch $(STAMP)
 
 # Debian packages the tests use (headless Chromium opens report.html). Skipped, with a message,

@@ -2,8 +2,10 @@
 
 State lives in ``<state_dir>/stack.json`` (docs/contracts.md, "Local stack"), logs in
 ``<state_dir>/logs/``. Every process is identified by ``(pid, create_time)``, so a recycled PID is
-never signalled, and carries ``STAMPEDE_STACK=<marker>`` in its environment, so the workers of
-an agent master killed with SIGKILL (orphans whose PIDs were never recorded) are still found.
+never signalled, and carries ``STAMPEDE_STACK=<state dir>@<started_at>`` in its environment, so
+the workers of an agent master killed with SIGKILL (orphans whose PIDs were never recorded) are
+still found by ``down``. (redis-server overwrites its environment block when it sets its process
+title, so Redis is only ever found by its recorded PID.)
 
 Public API (used by the CLI, the suite runner and the chaos activities):
 

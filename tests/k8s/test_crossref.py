@@ -605,6 +605,9 @@ def test_dependencies_run_on_the_control_plane_in_kind(kind_objects: Objects) ->
         spec = support.one(kind_objects, "Deployment", name)["spec"]["template"]["spec"]
         assert spec["nodeSelector"] == {"node-role.kubernetes.io/control-plane": ""}
         assert any(t["key"] == "node-role.kubernetes.io/control-plane" for t in spec["tolerations"])
+    metrics = support.one(kind_objects, "Deployment", "metrics-server")["spec"]["template"]["spec"]
+    assert metrics["nodeSelector"]["node-role.kubernetes.io/control-plane"] == ""
+    assert any(t["key"] == "node-role.kubernetes.io/control-plane" for t in metrics["tolerations"])
     agent = support.one(kind_objects, "Deployment", "agent")["spec"]["template"]["spec"]
     assert "nodeSelector" not in agent and "tolerations" not in agent
 

@@ -18,6 +18,8 @@ from chaoslib.types import Configuration, Secrets
 
 from experiments.activities.k8s import _client
 
+_BOUNDED: dict[str, Any] = {"_request_timeout": _client.REQUEST_TIMEOUT_S}
+
 __all__ = ["drain_node", "uncordon_nodes"]
 
 # Same key as stampede.kind.CORDON_ANNOTATION (tests/k8s checks they agree).
@@ -72,10 +74,12 @@ def drain_node(
     deadline = time.monotonic() + float(timeout_s)
     started = time.monotonic()
 
-    unschedulable = {n.metadata.name for n in core.list_node(_request_timeout=_client.REQUEST_TIMEOUT_S).items if n.spec.unschedulable}
+    unschedulable = {
+        n.metadata.name for n in core.list_node(**_BOUNDED).items if n.spec.unschedulable
+    }
     per_node: dict[str, int] = {}
     for pod in core.list_namespaced_pod(
-        namespace, label_selector=pod_label_selector, _request_timeout=_client.REQUEST_TIMEOUT_S
+        namespace, label_selector=pod_label_selector, **_BOUNDED
     ).items:
         if not _selector_matches(pod_label_selector, pod.metadata.labels):
             continue
@@ -92,7 +96,7 @@ def drain_node(
     on_node = [
         pod
         for pod in core.list_pod_for_all_namespaces(
-            field_selector=f"spec.nodeName={node}", _request_timeout=_client.REQUEST_TIMEOUT_S
+            field_selector=f"spec.nodeName={node}", **_BOUNDED
         ).items
         if pod.spec.node_name == node
     ]
@@ -113,6 +117,7 @@ def drain_node(
             "metadata": {"annotations": {CORDON_ANNOTATION: f"experiment drain_node {stamp}"}},
             "spec": {"unschedulable": True},
         },
+        **_BOUNDED,
     )
 
     pending = {(p.metadata.namespace, p.metadata.name): p.metadata.uid for p in victims}
@@ -122,7 +127,7 @@ def drain_node(
         for ns, pod_name in to_evict:
             body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod_name, namespace=ns))
             try:
-                core.create_namespaced_pod_eviction(pod_name, ns, body, _request_timeout=_client.REQUEST_TIMEOUT_S)
+                core.create_namespaced_pod_eviction(pod_name, ns, body, **_BOUNDED)
             except ApiException as exc:
                 if exc.status == 404:
                     continue
@@ -145,7 +150,7 @@ def drain_node(
     while pending:
         for key, uid in list(pending.items()):
             try:
-                current = core.read_namespaced_pod(key[1], key[0], _request_timeout=_client.REQUEST_TIMEOUT_S)
+                current = core.read_namespaced_pod(key[1], key[0], **_BOUNDED)
             except ApiException as exc:
                 if exc.status == 404:
                     del pending[key]
@@ -184,7 +189,7 @@ def uncordon_nodes(configuration: Configuration = None, secrets: Secrets = None)
 
     core: Any = client.CoreV1Api(_client.api_client(configuration, secrets))
     done = []
-    for node in core.list_node(_request_timeout=_client.REQUEST_TIMEOUT_S).items:
+    for node in core.list_node(**_BOUNDED).items:
         if CORDON_ANNOTATION in (node.metadata.annotations or {}):
             core.patch_node(
                 node.metadata.name,
@@ -192,6 +197,7 @@ def uncordon_nodes(configuration: Configuration = None, secrets: Secrets = None)
                     "metadata": {"annotations": {CORDON_ANNOTATION: None}},
                     "spec": {"unschedulable": False},
                 },
+                **_BOUNDED,
             )
             done.append(node.metadata.name)
     return sorted(done)

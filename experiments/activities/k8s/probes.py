@@ -16,6 +16,8 @@ from chaoslib.types import Configuration, Secrets
 
 from experiments.activities.k8s import _client
 
+_BOUNDED: dict[str, Any] = {"_request_timeout": _client.REQUEST_TIMEOUT_S}
+
 __all__ = [
     "hpa_can_scale",
     "hpa_scales_out_within",
@@ -69,7 +71,7 @@ def ready_replicas_at_least(
     from kubernetes import client
 
     apps: Any = client.AppsV1Api(_client.api_client(configuration, secrets))
-    deployment = apps.read_namespaced_deployment(name, namespace, _request_timeout=_client.REQUEST_TIMEOUT_S)
+    deployment = apps.read_namespaced_deployment(name, namespace, **_BOUNDED)
     ready = int(deployment.status.ready_replicas or 0)
     if ready >= int(replicas):
         return True
@@ -87,7 +89,7 @@ def _hpa(api: Any, name: str, namespace: str) -> Any:
 
     autoscaling: Any = client.AutoscalingV2Api(api)
     try:
-        return autoscaling.read_namespaced_horizontal_pod_autoscaler(name, namespace, _request_timeout=_client.REQUEST_TIMEOUT_S)
+        return autoscaling.read_namespaced_horizontal_pod_autoscaler(name, namespace, **_BOUNDED)
     except ApiException as exc:
         raise ActivityFailed(
             f"cannot read HorizontalPodAutoscaler {namespace}/{name}: {exc.status} {exc.reason}"
@@ -147,7 +149,10 @@ def hpa_scales_out_within(
     desired = ready = 0
     while True:
         desired = int(_hpa(api, name, namespace).status.desired_replicas or 0)
-        ready = int(apps.read_namespaced_deployment(target, namespace, _request_timeout=_client.REQUEST_TIMEOUT_S).status.ready_replicas or 0)
+        ready = int(
+            apps.read_namespaced_deployment(target, namespace, **_BOUNDED).status.ready_replicas
+            or 0
+        )
         if desired >= int(replicas) and ready >= int(replicas):
             return round(time.monotonic() - started, 3)
         if time.monotonic() >= deadline:
@@ -183,7 +188,7 @@ def rollout_completes_without_unavailable(
     min_available: int | None = None
     worst: dict[str, Any] = {}
     while True:
-        deployment = apps.read_namespaced_deployment(name, namespace, _request_timeout=_client.REQUEST_TIMEOUT_S)
+        deployment = apps.read_namespaced_deployment(name, namespace, **_BOUNDED)
         spec, status = deployment.spec, deployment.status
         desired = int(spec.replicas if spec.replicas is not None else 1)
         allowed = _max_unavailable(spec.strategy, desired)

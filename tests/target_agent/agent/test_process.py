@@ -19,18 +19,15 @@ def test_metrics_are_merged_over_workers_and_forget_a_killed_worker(
     """Counters sum over both workers; a SIGKILLed worker's live gauges leave the sums."""
     prom = tmp_path / "prom"
     prom.mkdir()
-    t0 = time.monotonic()
     proc, url = spawn_agent(
         toolbox, shared_redis.url, tmp_path / "agent.log", 2, prometheus_multiproc_dir=str(prom)
     )
-    print(f"spawned in {time.monotonic() - t0:.1f} s")
     try:
         with httpx.Client(timeout=30) as client:
             for incident in incidents()[:10]:
                 # a new connection each time, so both workers get requests
                 response = httpx.post(f"{url}/investigate", json=incident.alert(), timeout=30)
                 assert response.status_code == 200
-            print(f"requests done at {time.monotonic() - t0:.1f} s")
             text = client.get(f"{url}/metrics").text
             assert metric_value(text, "agent_requests_total", outcome="complete") == 10
             assert metric_value(text, "agent_in_flight") == 0
@@ -56,9 +53,8 @@ def test_metrics_are_merged_over_workers_and_forget_a_killed_worker(
                     break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            print(f"scraped after kill at {time.monotonic() - t0:.1f} s")
             assert not list(prom.glob(f"gauge_live*_{victim}.db"))
             assert metric_value(text, "agent_requests_total", outcome="complete") == 10
     finally:
-        procs.stop(proc)
-        print(f"stopped at {time.monotonic() - t0:.1f} s")
+        # uvicorn's supervisor handles SIGTERM only once the restarted worker is up: don't wait.
+        procs.stop(proc, timeout_s=2)
