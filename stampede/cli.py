@@ -24,9 +24,9 @@ def _root() -> None:
 
 def _register() -> None:
     from reports import cli as reports_cli
-    from stampede import cli_kind, cli_stack, cli_suite
+    from stampede import cli_detect, cli_kind, cli_stack, cli_suite
 
-    for module in (cli_stack, cli_suite, reports_cli, cli_kind):
+    for module in (cli_stack, cli_suite, reports_cli, cli_kind, cli_detect):
         module.register(app)
 
 

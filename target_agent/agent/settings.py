@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     storm_max_attempts: int = 10
 
     # Circuit breaker (per dependency, per worker process).
-    breaker_threshold: int = 5
+    breaker_threshold: int = 10
     breaker_ttl_s: float = 5.0
 
     # Concurrency limits (per dependency, per worker process).

@@ -66,7 +66,9 @@ async def test_half_the_tool_calls_failing_is_absorbed_by_retries(
     # A generous attempt timeout: this test is about errors, not about a loaded CI machine.
     settings = agent_settings(toolbox, fresh_db(shared_redis, 3), tool_timeout_s=1.0)
     async with running_agent(settings) as (client, _):
-        results = await investigate_all(client, rounds=2, concurrency=6)
+        results = []
+        for _ in range(2):  # round 2 may use what round 1 cached
+            results += await investigate_all(client, rounds=1, concurrency=6)
         text = (await client.get("/metrics")).text
     outcomes = [outcome for _, outcome, _ in results]
     correct = outcomes.count("correct") / len(outcomes)
