@@ -6,6 +6,7 @@ calls the activities make (and that a refused context makes none), not how a clu
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -336,15 +337,53 @@ def test_contract_rollout_done_returns_the_facts(
     assert fake_cluster.calls() == [f"GET /apis/apps/v1/namespaces/{NS}/deployments/agent"]
 
 
+def _later(delay_s: float, change: Any) -> threading.Timer:
+    timer = threading.Timer(delay_s, change)
+    timer.start()
+    return timer
+
+
 def test_contract_rollout_losing_a_replica_fails(
     fake_cluster: FakeCluster, kubeconfig: Any
 ) -> None:
     kubeconfig(["kind-stampede"], current="kind-stampede")
-    fake_cluster.add("apps/v1/deployments", NS, deployment("agent", 3, 2, updated=1, total=4))
-    with pytest.raises(
-        ActivityFailed, match=r"2 available replicas .* at least 3 .*maxUnavailable 0"
-    ):
-        probes.rollout_completes_without_unavailable("agent", NS, 5)
+    fake_cluster.add("apps/v1/deployments", NS, deployment("agent", 3, 3, updated=1, total=4))
+    timer = _later(
+        0.3,
+        lambda: fake_cluster.add(
+            "apps/v1/deployments", NS, deployment("agent", 3, 2, updated=1, total=4)
+        ),
+    )
+    try:
+        with pytest.raises(
+            ActivityFailed, match=r"2 available replicas .* at least 3 .*maxUnavailable 0"
+        ):
+            probes.rollout_completes_without_unavailable("agent", NS, 5, poll_s=0.1)
+    finally:
+        timer.cancel()
+    assert len(fake_cluster.calls()) >= 2
+
+
+def test_contract_rollout_with_hpa_scale_up_is_not_a_loss(
+    fake_cluster: FakeCluster, kubeconfig: Any
+) -> None:
+    """Desired jumps from 3 to 5 mid-rollout: 3 still serve, nothing was lost."""
+    kubeconfig(["kind-stampede"], current="kind-stampede")
+    fake_cluster.add("apps/v1/deployments", NS, deployment("agent", 3, 3, updated=1, total=4))
+    t1 = _later(
+        0.3,
+        lambda: fake_cluster.add(
+            "apps/v1/deployments", NS, deployment("agent", 5, 3, updated=2, total=6)
+        ),
+    )
+    t2 = _later(0.8, lambda: fake_cluster.add("apps/v1/deployments", NS, deployment("agent", 5, 5)))
+    try:
+        facts = probes.rollout_completes_without_unavailable("agent", NS, 5, poll_s=0.1)
+    finally:
+        t1.cancel()
+        t2.cancel()
+    assert facts["desired"] == 5 and facts["available_at_start"] == 3
+    assert facts["min_available"] == 3
 
 
 def test_contract_rollout_not_observed_yet_times_out(

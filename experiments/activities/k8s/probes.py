@@ -175,32 +175,34 @@ def rollout_completes_without_unavailable(
     """Return rollout facts once the Deployment's rollout is done; raise if it ever lost capacity.
 
     Watches the Deployment until its newest generation is fully rolled out (observed, all
-    replicas updated and available, no old pods left) and, all along, checks that available
-    replicas never drop below desired minus the strategy's maxUnavailable (0 for the agent).
-    Raises ActivityFailed when availability dropped or the rollout did not finish in
-    ``timeout_s`` seconds.
+    replicas updated and available, no old pods left). All along, available replicas must not
+    drop below what served when the watch started (capped at desired), minus the strategy's
+    maxUnavailable (0 for the agent): an HPA scaling up mid-rollout raises "desired" without
+    any capacity being lost, so it does not count. Raises ActivityFailed when capacity dropped
+    or the rollout did not finish in ``timeout_s`` seconds.
     """
     from kubernetes import client
 
     apps: Any = client.AppsV1Api(_client.api_client(configuration, secrets))
     started = time.monotonic()
     deadline = started + float(timeout_s)
+    baseline: int | None = None
     min_available: int | None = None
-    worst: dict[str, Any] = {}
     while True:
         deployment = apps.read_namespaced_deployment(name, namespace, **_BOUNDED)
         spec, status = deployment.spec, deployment.status
         desired = int(spec.replicas if spec.replicas is not None else 1)
         allowed = _max_unavailable(spec.strategy, desired)
         available = int(status.available_replicas or 0)
-        if min_available is None or available < min_available:
-            min_available = available
-            worst = {"available": available, "desired": desired, "allowed_unavailable": allowed}
-        if available < desired - allowed:
+        if baseline is None:
+            baseline = available
+        min_available = available if min_available is None else min(min_available, available)
+        floor = min(baseline, desired) - allowed
+        if available < floor:
             raise ActivityFailed(
                 f"deployment {namespace}/{name}: {available} available replicas during the "
-                f"rollout, expected at least {desired - allowed} ({desired} desired, "
-                f"maxUnavailable {allowed})"
+                f"rollout, expected at least {floor} ({baseline} served when it started, "
+                f"{desired} desired, maxUnavailable {allowed})"
             )
         observed = int(status.observed_generation or 0) >= int(deployment.metadata.generation or 0)
         done = (
@@ -214,8 +216,8 @@ def rollout_completes_without_unavailable(
                 "deployment": f"{namespace}/{name}",
                 "duration_s": round(time.monotonic() - started, 3),
                 "desired": desired,
+                "available_at_start": baseline,
                 "min_available": min_available,
-                "worst": worst,
             }
         if time.monotonic() >= deadline:
             raise ActivityFailed(

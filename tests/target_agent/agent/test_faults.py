@@ -58,21 +58,23 @@ async def test_half_the_tool_calls_failing_is_absorbed_by_retries(
 ) -> None:
     """50 % tool errors (503), empty cache: retries recover most calls, nothing is wrong.
 
-    Measured here: 28-31 of 32 answers correct; the floor asserted is 0.75 because the retry
-    budget (20 % of traffic + burst 10) deliberately cannot cover a 50 % error rate, and the
-    breaker (5 consecutive failures) sometimes opens; stale cached answers fill in after that.
+    Measured here: 27-29 of 32 correct (round 1, cold cache: 11-13/16; round 2: 15-16/16).
+    The floor asserted is 0.75: the retry budget (20 % of traffic + burst 10) deliberately
+    cannot cover a 50 % error rate; stale cached answers fill in once the cache is warm.
     """
     await set_fault(toolbox, "tools", error_rate=0.5, error_status=503, retry_after_s=0)
     # A generous attempt timeout: this test is about errors, not about a loaded CI machine.
     settings = agent_settings(toolbox, fresh_db(shared_redis, 3), tool_timeout_s=1.0)
     async with running_agent(settings) as (client, _):
         results = []
-        for _ in range(2):  # round 2 may use what round 1 cached
-            results += await investigate_all(client, rounds=1, concurrency=6)
+        for n in (1, 2):  # round 2 may use what round 1 cached
+            batch = await investigate_all(client, rounds=1, concurrency=6)
+            good = sum(outcome == "correct" for _, outcome, _ in batch)
+            print(f"50% tool errors, round {n}: correct {good}/{len(batch)}")
+            results += batch
         text = (await client.get("/metrics")).text
     outcomes = [outcome for _, outcome, _ in results]
     correct = outcomes.count("correct") / len(outcomes)
-    print(f"50% tool errors: correct {outcomes.count('correct')}/{len(outcomes)}")
     assert "wrong" not in outcomes
     assert correct >= 0.75
     body_retries = sum(body["retries"] for body, _, _ in results)
