@@ -39,7 +39,7 @@ RUN groupadd --system --gid 10001 stampede \
     --shell /usr/sbin/nologin stampede
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-# Locust takes a locustfile path; experiments are kept beside it for in-cluster `chaos run`.
+# Locust takes a locustfile path; experiments are kept beside it for in-cluster `chaos --no-version-check run`.
 COPY loadtests ./loadtests
 COPY experiments ./experiments
 USER 10001:10001

@@ -133,3 +133,40 @@ def with_users(specs: tuple[ExperimentSpec, ...], users: int | None) -> tuple[Ex
     return tuple(
         replace(s, load=replace(s.load, users=users, spawn_rate=float(users))) for s in specs
     )
+
+
+# The full local catalogue (issue 4): 13 experiments, each ~15-25 s of chaos, under the smoke
+# profile's modest steady load except `overload`, whose load *is* the fault: a spike to 120 users
+# (8 at rest) that starts after the warm-up and the hypothesis (~12-14 s after Locust starts) and
+# ends before the method does, so the `fault` phase is the spike and `recovery` shows the way
+# back. Budget: <= 15 minutes on 2 cores (docs/detection.md has the measured wall time).
+_OVERLOAD_LOAD = Load(
+    users=8,
+    spawn_rate=60.0,
+    shape="spike",
+    options=(
+        ("--stampede-spike-users", "120"),
+        ("--stampede-spike-at", "14s"),
+        ("--stampede-spike-length", "14s"),
+    ),
+)
+
+PROFILES["full"] = Profile(
+    name="full",
+    description="every local fault: the smoke experiments plus tool, LLM, Redis, correctness, "
+    "rollout and overload faults, and a fault-free baseline",
+    experiments=(
+        # A fault-free experiment has a single phase: a longer cool-down gives it ~20 s of data.
+        ExperimentSpec("baseline", _SMOKE_LOAD, cooldown_s=12.0),
+        *PROFILES["smoke"].experiments,
+        ExperimentSpec("rolling-restart", _SMOKE_LOAD),
+        ExperimentSpec("tool-errors", _SMOKE_LOAD),
+        ExperimentSpec("tool-hang", _SMOKE_LOAD),
+        ExperimentSpec("llm-rate-limit", _SMOKE_LOAD),
+        ExperimentSpec("llm-errors", _SMOKE_LOAD),
+        ExperimentSpec("redis-brownout", _SMOKE_LOAD, cooldown_s=6.0),
+        ExperimentSpec("lying-tool", _SMOKE_LOAD),
+        ExperimentSpec("hallucinating-llm", _SMOKE_LOAD),
+        ExperimentSpec("overload", _OVERLOAD_LOAD, cooldown_s=8.0),
+    ),
+)

@@ -56,27 +56,27 @@ async def investigate_all(
 async def test_half_the_tool_calls_failing_is_absorbed_by_retries(
     toolbox: Server, shared_redis: Server
 ) -> None:
-    """50 % tool errors (503), empty cache: retries recover most calls, nothing is wrong.
+    """50 % tool errors (503), cold cache: retries recover most calls, nothing is wrong.
 
-    Measured here: 27-29 of 32 correct (round 1, cold cache: 11-13/16; round 2: 15-16/16).
-    The floor asserted is 0.75: the retry budget (20 % of traffic + burst 10) deliberately
-    cannot cover a 50 % error rate; stale cached answers fill in once the cache is warm.
+    Round 1 (cold cache) is the arithmetic of 3 attempts at 50 %: a tool fails all three with
+    p = 1/8, so ~67 % of investigations get all three answers (measured 10-12/16). Round 2
+    also has stale cached answers to fall back on (measured 14-16/16). Overall 25-28/32.
     """
     await set_fault(toolbox, "tools", error_rate=0.5, error_status=503, retry_after_s=0)
     # A generous attempt timeout: this test is about errors, not about a loaded CI machine.
     settings = agent_settings(toolbox, fresh_db(shared_redis, 3), tool_timeout_s=1.0)
+    rounds: list[list[tuple[dict[str, Any], str, float]]] = []
     async with running_agent(settings) as (client, _):
-        results = []
-        for n in (1, 2):  # round 2 may use what round 1 cached
-            batch = await investigate_all(client, rounds=1, concurrency=6)
-            good = sum(outcome == "correct" for _, outcome, _ in batch)
-            print(f"50% tool errors, round {n}: correct {good}/{len(batch)}")
-            results += batch
+        for n in (1, 2):
+            rounds.append(await investigate_all(client, rounds=1, concurrency=6))
+            good = sum(outcome == "correct" for _, outcome, _ in rounds[-1])
+            print(f"50% tool errors, round {n}: correct {good}/16")
         text = (await client.get("/metrics")).text
+    results = rounds[0] + rounds[1]
     outcomes = [outcome for _, outcome, _ in results]
-    correct = outcomes.count("correct") / len(outcomes)
     assert "wrong" not in outcomes
-    assert correct >= 0.75
+    assert outcomes.count("correct") / len(outcomes) >= 0.6
+    assert sum(outcome == "correct" for _, outcome, _ in rounds[1]) >= 13
     body_retries = sum(body["retries"] for body, _, _ in results)
     tool_retries = sum(
         metric_value(text, "agent_retries_total", dependency=f"tool:{tool}")
