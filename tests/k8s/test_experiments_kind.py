@@ -45,7 +45,7 @@ def _chaos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def validations(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, subprocess.CompletedProcess[str]]:
-    """`chaos --no-version-check validate` on every kind experiment, a few at a time (each takes seconds)."""
+    """`chaos --no-version-check validate` on every kind experiment, a few at a time."""
     cwd = tmp_path_factory.mktemp("chaos-validate")
     paths = sorted(support.EXPERIMENTS.glob("*.json"))
     with ThreadPoolExecutor(max_workers=3) as pool:

@@ -127,7 +127,7 @@ def test_smoke_suite_on_kind_passes_and_records_replicas(
 def test_cluster_experiments_run_clean_without_load(
     cluster: kind.Endpoints, tmp_path: Path, experiment: str
 ) -> None:
-    """`chaos --no-version-check run` on the Kubernetes mechanics alone (the suite adds load and the SLO gate)."""
+    """Chaos Toolkit on the Kubernetes mechanics alone (the suite adds load and the SLO gate)."""
     import os
 
     journal = tmp_path / "journal.json"
