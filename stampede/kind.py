@@ -414,7 +414,7 @@ def endpoints(name: str = CLUSTER_NAME, config: Path = KIND_CONFIG) -> Endpoints
 
 
 def chaos_env(found: Endpoints) -> dict[str, str]:
-    """Environment for Chaos Toolkit runs of experiments/kind/*.json (their configuration reads it)."""
+    """Environment for Chaos Toolkit runs of experiments/kind/*.json (read by their config)."""
     return {
         "KUBERNETES_CONTEXT": found.context,  # chaosk8s and the context guard both use it
         "STAMPEDE_NAMESPACE": found.namespace,

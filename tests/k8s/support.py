@@ -125,7 +125,7 @@ _VAR = re.compile(r"\$\{(\w+)\}")
 
 
 def substitute(value: Any, configuration: dict[str, Any]) -> Any:
-    """``${key}`` replaced by the configuration's default (what a bare chaos run would use)."""
+    """``${key}`` replaced by the configuration's default (what Chaos Toolkit would use)."""
     if isinstance(value, str):
         return _VAR.sub(lambda m: str(_default(configuration, m.group(1))), value)
     if isinstance(value, dict):
