@@ -454,6 +454,12 @@ def _spawn_agent(draft: _Draft, config: StackConfig, env: Mapping[str, str]) -> 
             str(fd),
             "--workers",
             str(config.workers),
+            # A replacement worker imports the whole agent before it answers uvicorn's health
+            # check; under load on 2 cores that takes longer than uvicorn's default 5 s, and a
+            # SIGHUP rolling restart is then aborted ("New child process ... was not ready in
+            # time"). The same timeout bounds the liveness ping of a hung worker.
+            "--timeout-worker-healthcheck",
+            "30",
         )
         proc = procs.spawn(
             cmd,

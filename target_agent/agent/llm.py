@@ -108,6 +108,10 @@ class LLMClient:
             raise DependencyClientError("llm", f"HTTP {status}", status=status) from exc
         except openai.APIError as exc:  # connection errors, malformed answers
             raise DependencyUnavailable("llm", f"{type(exc).__name__}: {exc}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # An endpoint answering something that is not a chat completion is a failing
+            # dependency, not a bug of ours: degrade like any other LLM failure.
+            raise DependencyUnavailable("llm", f"unusable answer: {type(exc).__name__}") from exc
         if not isinstance(answer, AIMessage):
             raise DependencyUnavailable("llm", f"unexpected answer type {type(answer).__name__}")
         return answer

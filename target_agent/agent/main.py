@@ -10,6 +10,7 @@ unexpected exception into a 503 with a detail: the contract says never 500.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,10 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own handler echoes the input; a non-UTF-8 body (bytes) makes it raise
-        # UnicodeDecodeError -> 500. Encode bytes leniently instead.
+        # FastAPI's own handler echoes the input, and two inputs make that echo fail -> 500:
+        # a non-UTF-8 body (bytes: UnicodeDecodeError) and a bare `Infinity`/`NaN` body (JSON
+        # cannot carry them: ValueError). Encode both leniently instead.
         detail = jsonable_encoder(
-            exc.errors(), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}
+            exc.errors(),
+            custom_encoder={
+                bytes: lambda b: b.decode("utf-8", "replace"),
+                float: lambda f: f if math.isfinite(f) else str(f),
+            },
         )
         return JSONResponse({"detail": detail}, status_code=422)
 

@@ -163,7 +163,7 @@ def test_ctrl_c_mid_fault_rolls_back_and_leaves_a_partial_run(
 
 
 @pytest.mark.timeout(420)
-def test_no_breaker_agent_fails_the_tool_latency_latency_objective(
+def test_no_breaker_agent_fails_a_tool_latency_fault_latency_objective(
     state_dir: Path, tmp_path: Path
 ) -> None:
     """Without a breaker every call to the slow tool waits out its timeout: the fault-phase
@@ -183,5 +183,5 @@ def test_no_breaker_agent_fails_the_tool_latency_latency_objective(
     failing = [c for c in gate_cases(run_dir) if c["verdict"] == "FAIL"]
     assert failing, out
     for case in failing:
-        assert case["sli"] == "latency_p95_ms", case
+        assert case["sli"] in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"), case
         assert case["scope"] == {"experiment": "tool-latency", "phase": "fault"}, case

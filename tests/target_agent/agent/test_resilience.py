@@ -272,3 +272,10 @@ def test_each_weakness_changes_the_effective_policy_or_a_flag(weakness: str) -> 
     changed = base.policy("tool:get_logs") != weak.policy("tool:get_logs")
     flags = {"readiness_on_redis", "no_graceful_shutdown", "trust_tools"}
     assert changed or weakness in flags
+
+
+def test_resilience_package_exports_only_what_exists() -> None:
+    import target_agent.agent.resilience as resilience
+
+    assert all(hasattr(resilience, name) for name in resilience.__all__)
+    assert sorted(resilience.__all__) == resilience.__all__
