@@ -139,7 +139,8 @@ def with_users(specs: tuple[ExperimentSpec, ...], users: int | None) -> tuple[Ex
 # profile's modest steady load except `overload`, whose load *is* the fault: a spike to 120 users
 # (8 at rest) from 8 s to 18 s of Locust's clock. The method (a 20 s observation) starts ~7.5 s
 # after Locust (5 s warm-up + Chaos Toolkit start + hypothesis), so the `fault` phase holds the
-# spike and the ~8 s its admitted backlog needs to drain, and `recovery` shows the way back. Budget: <= 15 minutes on 2 cores (docs/detection.md has the measured wall time).
+# spike and the ~8 s its admitted backlog needs to drain, and `recovery` shows the way back.
+# Budget: <= 15 minutes on 2 cores (docs/detection.md has the measured wall time).
 _OVERLOAD_LOAD = Load(
     users=8,
     spawn_rate=60.0,

@@ -482,7 +482,7 @@ def _config(tmp_path: Path, **over: object) -> SuiteConfig:
 @pytest.mark.parametrize(
     ("over", "message"),
     [
-        ({"profile": "nope"}, "--profile 'nope': unknown profile (known: smoke)"),
+        ({"profile": "nope"}, "--profile 'nope': unknown profile (known: "),
         ({"weakness": "no_brakes"}, "--weakness 'no_brakes': unknown"),
         ({"target": "mars"}, "--target 'mars': unknown target"),
         ({"run_id": "../escape"}, "--run-id '../escape'"),
@@ -541,9 +541,9 @@ def test_cli_reports_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None:
         env={**os.environ, "STAMPEDE_STATE_DIR": str(tmp_path / "state")},
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "stampede: error: --profile 'nope': unknown profile (known: smoke)"
-    ]
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("stampede: error: --profile 'nope': unknown profile (known: ")
+    assert "smoke" in line
     assert "Traceback" not in done.stderr
 
 
