@@ -7,6 +7,7 @@ STAMP := $(VENV)/.stampede-installed
 PROFILE ?= smoke
 SLO ?= slo.yaml
 K ?= 5
+UV ?= $(shell command -v uv 2>/dev/null)
 
 .PHONY: setup system-deps demo test lint typecheck unit detect k8s-check bench flaky down clean
 
@@ -14,8 +15,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@if command -v uv >/dev/null 2>&1; then \
-	  echo "setup: installing with uv"; uv pip install -q -p $(BIN)/python -e '.[dev]'; \
+	@if [ -n "$(UV)" ]; then \
+	  echo "setup: installing with uv"; $(UV) pip install -q -p $(BIN)/python -e '.[dev]'; \
 	else \
 	  echo "setup: installing with pip (uv not found)"; \
 	  $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]'; \
