@@ -26,9 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from stampede.contract import OUTCOMES as OUTCOMES  # re-exported: profiles judge into these
 from target_agent.toolbox.catalogue import Incident
 
-OUTCOMES: tuple[str, ...] = ("correct", "degraded", "wrong", "shed", "error")
 #: Outcomes reported to Locust as failures (``response.failure(reason)``). ``shed`` is not one:
 #: refusing work with Retry-After under overload is the behaviour we want; its ratio is an SLO.
 FAILED_OUTCOMES: frozenset[str] = frozenset({"wrong", "error"})

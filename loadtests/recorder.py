@@ -26,20 +26,9 @@ from typing import IO, Any
 
 from loadtests.profile import Verdict
 from loadtests.settings import LoadSettings
+from stampede.contract import REQUEST_COLUMNS
 
-COLUMNS: tuple[str, ...] = (
-    "ts",
-    "latency_ms",
-    "name",
-    "status",
-    "outcome",
-    "tokens",
-    "cost_usd",
-    "retries",
-    "replica",
-    "experiment",
-    "error",
-)
+COLUMNS = REQUEST_COLUMNS
 CONTEXT_KEY = "stampede"
 FLUSH_ROWS = 1000
 FLUSH_S = 5.0

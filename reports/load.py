@@ -17,22 +17,8 @@ from typing import Any
 import pandas as pd
 
 from reports.errors import ReportsError, obj, require_run_dir, where
+from stampede.contract import OUTCOMES, REQUEST_COLUMNS, SAMPLE_COLUMNS
 
-REQUEST_COLUMNS = (
-    "ts",
-    "latency_ms",
-    "name",
-    "status",
-    "outcome",
-    "tokens",
-    "cost_usd",
-    "retries",
-    "replica",
-    "experiment",
-    "error",
-)
-SAMPLE_COLUMNS = ("ts", "experiment", "metric", "label", "value")
-OUTCOMES = ("correct", "degraded", "wrong", "shed", "error")
 # Numeric request columns; only `ts` must be present on every row.
 _REQUEST_NUMERIC = ("ts", "latency_ms", "status", "tokens", "cost_usd", "retries")
 

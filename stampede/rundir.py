@@ -18,22 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stampede.contract import REQUEST_COLUMNS, SAMPLE_COLUMNS
 from stampede.errors import InputError
 
-REQUESTS_COLUMNS = (
-    "ts",
-    "latency_ms",
-    "name",
-    "status",
-    "outcome",
-    "tokens",
-    "cost_usd",
-    "retries",
-    "replica",
-    "experiment",
-    "error",
-)
-SAMPLES_COLUMNS = ("ts", "experiment", "metric", "label", "value")
+REQUESTS_COLUMNS = REQUEST_COLUMNS
+SAMPLES_COLUMNS = SAMPLE_COLUMNS
 
 # Packages whose versions go into run.json (distribution names, as pip spells them).
 VERSIONED_PACKAGES = (

@@ -53,6 +53,7 @@ from stampede._stack_state import (
     write,
 )
 from stampede.errors import HarnessError, InputError
+from target_agent.agent.settings import WEAKNESSES
 
 __all__ = [
     "WEAKNESSES",
@@ -77,15 +78,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-WEAKNESSES = (
-    "no_retries",
-    "no_breaker",
-    "no_timeouts",
-    "retry_storm",
-    "readiness_on_redis",
-    "no_graceful_shutdown",
-    "trust_tools",
-)
 AGENT_APP = "target_agent.agent.main:app"
 TOOLBOX_APP = "target_agent.toolbox.main:app"
 MARKER_ENV = "STAMPEDE_STACK"

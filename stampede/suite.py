@@ -41,16 +41,8 @@ from stampede import profiles, rundir
 from stampede.errors import HarnessError, InputError, StampedeError
 from stampede.profiles import ExperimentSpec
 from stampede.sampler import Sampler
+from target_agent.agent.settings import WEAKNESSES
 
-WEAKNESSES = (
-    "no_retries",
-    "no_breaker",
-    "no_timeouts",
-    "retry_storm",
-    "readiness_on_redis",
-    "no_graceful_shutdown",
-    "trust_tools",
-)
 TARGETS = ("local", "kind")
 EXIT_INTERRUPTED = 130
 

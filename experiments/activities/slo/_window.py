@@ -21,12 +21,12 @@ import httpx
 from chaoslib.exceptions import ActivityFailed
 
 from experiments.activities import _local
+from stampede.contract import OUTCOMES
 
 if TYPE_CHECKING:
     from loadtests.profile import TargetProfile
     from target_agent.toolbox.catalogue import Incident
 
-OUTCOMES = ("correct", "degraded", "wrong", "shed", "error")
 MAX_REQUESTS = 200
 MAX_CONCURRENCY = 16
 #: How many distinct failure reasons a window reports (the journal stays readable).
