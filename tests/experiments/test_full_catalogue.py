@@ -40,12 +40,11 @@ NEW = (
 )
 PATHS = {name: REPO / "experiments" / "local" / f"{name}.json" for name in NEW}
 TOOLBOX_FAULTS = ("tool-errors", "tool-hang", "llm-rate-limit", "llm-errors", "lying-tool")
-TOOLBOX_FAULTS += ("hallucinating-llm",)
+TOOLBOX_FAULTS += ("hallucinating-llm", "rolling-restart")  # rolling-restart: slow LLM calls
 #: A fault held in the suite for ~10 s; a TTL far longer would outlive an aborted experiment.
 MAX_TTL_S = 120
 #: method's last activity (clears the fault) for experiments that set no toolbox fault
 CLEARS = {
-    "rolling-restart": "all_workers_replaced_within",
     "redis-brownout": "unpause_redis",
     "overload": "observe_for",
 }

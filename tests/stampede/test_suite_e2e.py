@@ -166,8 +166,10 @@ def test_ctrl_c_mid_fault_rolls_back_and_leaves_a_partial_run(
 def test_no_breaker_agent_fails_a_tool_latency_fault_latency_objective(
     state_dir: Path, tmp_path: Path
 ) -> None:
-    """Without a breaker every call to the slow tool waits out its timeout: the fault-phase
-    latency objective of tool-latency fails (gate exit 1), and nothing else does."""
+    """Without a breaker every call to the slow tool waits out its timeout: a fault-phase
+    latency objective of tool-latency fails (gate exit 1). The only other objective allowed to
+    fail is the retry budget of that same phase (without a breaker every request also retries
+    the slow tool); nothing fails outside tool-latency's fault phase."""
     code, out = run_suite(
         suite_cmd(
             state_dir, tmp_path, "no-breaker", "--weakness", "no_breaker",
@@ -181,7 +183,8 @@ def test_no_breaker_agent_fails_a_tool_latency_fault_latency_objective(
     assert run["agent"]["weakness"] == "no_breaker"
     assert run["stack"]["action"].startswith("restarted")
     failing = [c for c in gate_cases(run_dir) if c["verdict"] == "FAIL"]
-    assert failing, out
+    latency = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
+    assert any(c["sli"] in latency for c in failing), out
     for case in failing:
-        assert case["sli"] in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"), case
+        assert case["sli"] in (*latency, "retries_per_request"), case
         assert case["scope"] == {"experiment": "tool-latency", "phase": "fault"}, case

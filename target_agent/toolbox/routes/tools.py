@@ -39,4 +39,6 @@ async def call_tool(
     lie = fault is not None and fault.spec.lie
     toolbox.metrics.record(target, "lie" if lie else "ok")
     # A JSONResponse skips FastAPI's jsonable_encoder pass: this is the hot path of a load test.
-    return JSONResponse(tool_answer(incident, name, lie, time.time()))
+    # Whole seconds: a fixed-width value, so token counts of the messages that carry it are
+    # deterministic (a float's repr varies in length with the clock).
+    return JSONResponse(tool_answer(incident, name, lie, float(int(time.time()))))
