@@ -55,7 +55,7 @@ EXPECTATIONS: tuple[Expectation, ...] = (
         ("llm-errors",),
         ("llm-errors-correct",),
         "20% of LLM calls fail; without a retry each failed reasoner call becomes a degraded "
-        "answer, so the correct ratio in the fault phase drops below 0.9.",
+        "answer, so the correct ratio in the fault phase drops below 0.95.",
     ),
     Expectation(
         "no_breaker",
@@ -69,7 +69,7 @@ EXPECTATIONS: tuple[Expectation, ...] = (
         ("tool-hang",),
         ("fault-latency-p95", "slow-dependency-p50", "fault-errors"),
         "a hanging get_metrics call is waited for until the fault is cleared: p95 (and p50) of "
-        "the fault phase explode and requests time out at the load generator.",
+        "the fault phase explode (or requests time out at the load generator: fault-errors).",
     ),
     Expectation(
         "retry_storm",
