@@ -98,15 +98,22 @@ class ExperimentPhases:
             out["recovery"] = (self.fault_end, self.end)
         return out
 
-    def phase_of(self, ts: pd.Series) -> pd.Series:
-        """The phase of each timestamp (``all`` without phases); None outside the window."""
+    def phase_of(self, ts: pd.Series, ends: pd.Series | None = None) -> pd.Series:
+        """The phase of each request (``all`` without phases); None outside the window.
+
+        ``ts`` are start times; ``ends`` (start + latency) are optional. A request whose span
+        touches the fault window belongs to ``fault``: one started just before the fault and
+        cut by it (a killed worker's connection) was exposed to the fault, not to the baseline.
+        Without ``ends`` a request is a point at its start.
+        """
+        ends = ts if ends is None else ends.where(ends >= ts, ts)
         inside = (ts >= self.start) & (ts <= self.end)
         labels = pd.Series(None, index=ts.index, dtype=object)
         if self.fault_start is None or self.fault_end is None:
             labels[inside] = ALL
             return labels
-        labels[inside & (ts < self.fault_start)] = "baseline"
-        labels[inside & (ts >= self.fault_start) & (ts < self.fault_end)] = "fault"
+        labels[inside & (ends < self.fault_start)] = "baseline"
+        labels[inside & (ts < self.fault_end) & (ends >= self.fault_start)] = "fault"
         labels[inside & (ts >= self.fault_end)] = "recovery"
         return labels
 

@@ -229,7 +229,8 @@ def _experiment(
 ) -> ExperimentSummary:
     requests = frames.requests
     rows = requests[requests["experiment"] == phases.name]
-    labels = phases.phase_of(rows["ts"])
+    ends = rows["ts"] + rows["latency_ms"].fillna(0.0) / 1000.0
+    labels = phases.phase_of(rows["ts"], ends)
     scopes: dict[str, ScopeSlis] = {}
     for phase, (start, end) in phases.windows().items():
         scope = ScopeSlis(phases.name, phase, start, end)

@@ -54,6 +54,23 @@ def test_percentiles_are_not_averaged_across_seconds(tmp_path: Path) -> None:
     assert values["latency_p50_ms"] == 10
 
 
+def test_a_request_in_flight_when_the_fault_starts_belongs_to_the_fault(tmp_path: Path) -> None:
+    """Fault = [T0+10, T0+20): a request started at T0+9.95 and answered 100 ms later was cut
+    by the fault (e.g. its worker was killed), so it counts in `fault`, not in `baseline`; one
+    answered before T0+10 stays in `baseline`; one started in the fault and ending after it
+    stays in `fault`."""
+    rows = [
+        req(T0 + 9.95, outcome="error", latency_ms=100.0),
+        req(T0 + 9.80, latency_ms=100.0),
+        req(T0 + 19.9, latency_ms=500.0),
+    ]
+    scopes = _summary(tmp_path, [_exp()], rows).experiments["exp"].scopes
+    assert scopes["baseline"].values["requests"] == 1
+    assert scopes["baseline"].values["error_ratio"] == 0
+    assert scopes["fault"].values["requests"] == 2
+    assert scopes["fault"].values["error_ratio"] == 0.5
+
+
 def test_requests_fall_into_phases_by_ts_with_half_open_boundaries(tmp_path: Path) -> None:
     """Fault = [T0+10, T0+20): a request at exactly T0+10 is fault, at exactly T0+20 recovery,
     at exactly ended_at (T0+30) recovery; before started_at or after ended_at: no phase."""
@@ -63,7 +80,7 @@ def test_requests_fall_into_phases_by_ts_with_half_open_boundaries(tmp_path: Pat
         "recovery": [20.0, 30.0],
         "outside": [-0.001, 30.001],
     }
-    rows = [req(T0 + t) for ts in stamps.values() for t in ts]
+    rows = [req(T0 + t, latency_ms=0.0) for ts in stamps.values() for t in ts]
     summary = _summary(tmp_path, [_exp()], rows)
     scopes = summary.experiments["exp"].scopes
     assert {p: scopes[p].values["requests"] for p in ("baseline", "fault", "recovery", "all")} == {
