@@ -195,6 +195,9 @@ RUNS = {"baseline": [], "redis-brownout": ["observe_s:float=3"]}
 RUNS["rolling-restart"] = ["observe_s:float=4"]
 
 
+# Timing under load on 2 shared cores: one rerun, visible as "R" and "rerun" in pytest's summary
+# (never a silent pass); a second failure fails the run.
+@pytest.mark.flaky(reruns=1, reruns_delay=5)
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_it_runs_end_to_end_and_leaves_the_stack_clean(
     name: str, real_stack: Path, tmp_path: Path

@@ -85,6 +85,9 @@ def assert_still_stored(state_file: Path, investigation_id: str) -> None:
     assert response.status_code == 200, f"investigation {investigation_id}: {response.text}"
 
 
+# Timing under load on 2 shared cores: one rerun, visible as "R" and "rerun" in pytest's summary
+# (never a silent pass); a second failure fails the run.
+@pytest.mark.flaky(reruns=1, reruns_delay=5)
 @pytest.mark.parametrize("path", LOCAL_EXPERIMENTS, ids=[p.stem for p in LOCAL_EXPERIMENTS])
 def test_the_reference_agent_holds(path: Path, real_stack: Path, tmp_path: Path) -> None:
     before = investigate(real_stack)

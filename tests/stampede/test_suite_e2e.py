@@ -101,6 +101,9 @@ def assert_contract(run_dir: Path, experiments: list[str]) -> dict[str, object]:
     return run
 
 
+# Timing under load on 2 shared cores: one rerun, visible as "R" and "rerun" in pytest's summary
+# (never a silent pass); a second failure fails the run.
+@pytest.mark.flaky(reruns=1, reruns_delay=5)
 @pytest.mark.timeout(600)
 def test_smoke_suite_passes_the_reference_agent(state_dir: Path, tmp_path: Path) -> None:
     """Reference agent, whole smoke profile: gate exit 0 and a complete run directory."""
@@ -162,6 +165,9 @@ def test_ctrl_c_mid_fault_rolls_back_and_leaves_a_partial_run(
         assert list(csv.DictReader(handle))
 
 
+# Timing under load on 2 shared cores: one rerun, visible as "R" and "rerun" in pytest's summary
+# (never a silent pass); a second failure fails the run.
+@pytest.mark.flaky(reruns=1, reruns_delay=5)
 @pytest.mark.timeout(420)
 def test_no_breaker_agent_fails_a_tool_latency_fault_latency_objective(
     state_dir: Path, tmp_path: Path
