@@ -155,41 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="stampede-bench-") as tmp:
         work = Path(tmp)
         redis_port, toolbox_port = procs.free_port(), procs.free_port()
-        redis_proc = procs.spawn(
-            [
-                procs.redis_executable(),
-                "--port",
-                str(redis_port),
-                "--bind",
-                procs.LOCALHOST,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(work),
-            ],
-            work / "redis.log",
-        )
-        toolbox_proc = procs.spawn(
-            procs.python_cmd(
-                "-m",
-                "uvicorn",
-                "target_agent.toolbox.main:app",
-                "--host",
-                procs.LOCALHOST,
-                "--port",
-                str(toolbox_port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ),
-            work / "toolbox.log",
-            env={"TOOLBOX_ADMIN_TOKEN": secrets.token_hex(8)},
-        )
+        redis_proc = procs.start_redis_server(redis_port, work)
+        toolbox_proc: procs.Proc | None = None
         try:
+            toolbox_proc = procs.start_toolbox(
+                toolbox_port, work / "toolbox.log", secrets.token_hex(8), "--log-level", "warning"
+            )
             toolbox_url = f"http://{procs.LOCALHOST}:{toolbox_port}"
-            procs.wait_http_ok(f"{toolbox_url}/healthz", toolbox_proc, what="toolbox")
             result = asyncio.run(
                 run(
                     args.rounds,
@@ -199,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         finally:
-            procs.stop(toolbox_proc)
+            if toolbox_proc is not None:
+                procs.stop(toolbox_proc)
             procs.stop(redis_proc)
 
     print(f"rounds={result['rounds']} per_round={result['per_round']} (interleaved)")

