@@ -631,7 +631,7 @@ class KindTarget:
         self._sampler = ReplicaSampler(self.context, NAMESPACE)
 
     def up(self, say: Say) -> Any:
-        from stampede.suite import TargetInfo
+        from stampede.targets.base import TargetInfo
 
         created = up(self.cluster, say=say)
         self.started_by_us = created

@@ -6,6 +6,7 @@ recycled PID is never signalled.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -295,3 +296,80 @@ def stop(proc: Proc, timeout_s: float = 10.0, sig: int = signal.SIGTERM) -> bool
             pass
     psutil.wait_procs(family, timeout=5)
     return True
+
+
+class Child:
+    """A subprocess in its own session (a terminal Ctrl-C reaches only the suite), logged."""
+
+    def __init__(
+        self,
+        what: str,
+        cmd: Sequence[str],
+        log: Path,
+        env: Mapping[str, str],
+        cwd: Path,
+    ) -> None:
+        self.what = what
+        self.cmd = list(cmd)
+        self.log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                self.cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                cwd=cwd,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait(self, timeout_s: float) -> int | None:
+        try:
+            return self.popen.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal(self, sig: int) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(sig)
+
+    def stop(self, first: int, grace_s: float) -> int:
+        """Send ``first``, wait ``grace_s``, then SIGTERM 5 s, then SIGKILL. Only this PID."""
+        if self.poll() is not None:
+            return int(self.popen.returncode)
+        self.signal(first)
+        code = self.wait(grace_s)
+        if code is None and first != signal.SIGTERM:
+            self.signal(signal.SIGTERM)
+            code = self.wait(5)
+        if code is None:
+            self.signal(signal.SIGKILL)
+            code = self.wait(5)
+        return int(code) if code is not None else -9
+
+
+def tool(name: str) -> str:
+    """The console script ``name`` next to this interpreter (the venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise HarnessError(f"`{name}` not found next to {sys.executable} nor on PATH")
+    return found

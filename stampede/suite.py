@@ -23,24 +23,24 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
-from stampede import profiles, rundir
+from stampede import procs, profiles, rundir
 from stampede.errors import HarnessError, InputError, StampedeError
 from stampede.profiles import ExperimentSpec
 from stampede.sampler import Sampler
+from stampede.targets.base import Say, Target, TargetInfo
 from target_agent.agent.settings import WEAKNESSES
 
 TARGETS = ("local", "kind")
@@ -56,55 +56,9 @@ PROBE_INTERVAL_S = 1.0
 PROBE_MAX_IDS = 200
 PRIME_REQUESTS = 8
 
-Say = Callable[[str], None]
-
 
 # --------------------------------------------------------------------------------------------
 # Targets
-
-
-@dataclass
-class TargetInfo:
-    """What the runner needs to know once a target is up."""
-
-    agent_url: str
-    weakness: str | None
-    action: str  # what `up` did, for run.json and the progress line: reused/started/restarted
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-class Target(Protocol):
-    """A place the suite can run against (local processes, a kind cluster...)."""
-
-    name: str
-
-    def up(self, say: Say) -> TargetInfo:
-        """Make the agent reachable with the requested weakness; say what was done."""
-        ...
-
-    def chaos_env(self) -> dict[str, str]:
-        """Environment the experiments of this target read (e.g. STAMPEDE_STACK_STATE)."""
-        ...
-
-    def fetch_metrics(self) -> str:
-        """The agent's Prometheus text; raises on failure (the sampler counts it)."""
-        ...
-
-    def extra_samples(self) -> list[tuple[str, str, float]]:
-        """``(metric, label, value)`` rows the target knows itself (workers_alive, replicas)."""
-        ...
-
-    def probe_alerts(self) -> list[dict[str, Any]]:
-        """Request bodies the investigation probe may send; empty = skip the check."""
-        ...
-
-    def heal(self) -> list[str]:
-        """Clear whatever faults an interrupted experiment may have left; say what was done."""
-        ...
-
-    def down(self, say: Say) -> None:
-        """Tear down what ``up`` started (only called when the suite should)."""
-        ...
 
 
 def _reference_alerts() -> list[dict[str, Any]]:
@@ -269,83 +223,6 @@ def make_target(name: str, state_dir: Path, weakness: str | None) -> Target:
 
 # --------------------------------------------------------------------------------------------
 # Child processes (Locust, chaos) and signals
-
-
-class Child:
-    """A subprocess in its own session (a terminal Ctrl-C reaches only the suite), logged."""
-
-    def __init__(
-        self,
-        what: str,
-        cmd: Sequence[str],
-        log: Path,
-        env: Mapping[str, str],
-        cwd: Path,
-    ) -> None:
-        self.what = what
-        self.cmd = list(cmd)
-        self.log = log
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.cmd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-                cwd=cwd,
-                start_new_session=True,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def poll(self) -> int | None:
-        return self.popen.poll()
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def wait(self, timeout_s: float) -> int | None:
-        try:
-            return self.popen.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def signal(self, sig: int) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.popen.send_signal(sig)
-
-    def stop(self, first: int, grace_s: float) -> int:
-        """Send ``first``, wait ``grace_s``, then SIGTERM 5 s, then SIGKILL. Only this PID."""
-        if self.poll() is not None:
-            return int(self.popen.returncode)
-        self.signal(first)
-        code = self.wait(grace_s)
-        if code is None and first != signal.SIGTERM:
-            self.signal(signal.SIGTERM)
-            code = self.wait(5)
-        if code is None:
-            self.signal(signal.SIGKILL)
-            code = self.wait(5)
-        return int(code) if code is not None else -9
-
-
-def _tool(name: str) -> str:
-    """The console script ``name`` next to this interpreter (the venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        raise HarnessError(f"`{name}` not found next to {sys.executable} nor on PATH")
-    return found
 
 
 @contextlib.contextmanager
@@ -734,10 +611,10 @@ class Suite:
         chaos_dir = run_dir / "chaos" / name
         chaos_dir.mkdir(parents=True, exist_ok=True)
 
-        locust: Child | None = None
+        locust: procs.procs.Child | None = None
         sampler: Sampler | None = None
         probe: InvestigationProbe | None = None
-        chaos: Child | None = None
+        chaos: procs.procs.Child | None = None
         interrupted = failed = False
         try:
             locust = self._start_locust(spec)
@@ -811,7 +688,11 @@ class Suite:
         )
 
     def _finish_record(
-        self, rec: rundir.ExperimentRecord, chaos: Child | None, interrupted: bool, failed: bool
+        self,
+        rec: rundir.ExperimentRecord,
+        chaos: procs.procs.Child | None,
+        interrupted: bool,
+        failed: bool,
     ) -> None:
         """Status and deviation from the journal; problems become harness errors (exit 2)."""
         assert self.run_dir is not None and self.record is not None
@@ -837,13 +718,13 @@ class Suite:
             self.record.harness_errors.extend(f"{rec.name}: {e}" for e in rec.errors)
 
     # -- Locust
-    def _start_locust(self, spec: ExperimentSpec) -> Child:
+    def _start_locust(self, spec: ExperimentSpec) -> procs.Child:
         assert self.run_dir is not None and self.info is not None
         locust_dir = self.run_dir / "locust"
         name = spec.name
         budget = spec.warmup_s + spec.chaos_timeout_s + spec.cooldown_s + LOCUST_RUN_TIME_SLACK_S
         cmd = [
-            _tool("locust"),
+            procs.tool("locust"),
             "-f",
             str(self._path(self.config.locustfile)),
             "--headless",
@@ -878,7 +759,7 @@ class Suite:
             cmd += ["--stampede-arrival-rate", f"{spec.load.arrival_rate:g}"]
         for option, value in spec.load.options:
             cmd += [option, value]
-        return Child(
+        return procs.Child(
             "locust",
             cmd,
             self.run_dir / "logs" / f"locust-{name}.log",
@@ -886,7 +767,7 @@ class Suite:
             cwd=self.workdir,
         )
 
-    def _wait_locust_running(self, locust: Child, name: str) -> None:
+    def _wait_locust_running(self, locust: procs.Child, name: str) -> None:
         """Until Locust writes its first stats row (it imports and spawns users in ~1-2 s)."""
         assert self.run_dir is not None
         history = self.run_dir / "locust" / f"{name}_stats_history.csv"
@@ -901,7 +782,7 @@ class Suite:
             f"{locust.log_tail()}"
         )
 
-    def _check_locust(self, locust: Child, name: str) -> None:
+    def _check_locust(self, locust: procs.Child, name: str) -> None:
         code = locust.poll()
         if code is not None:
             raise HarnessError(
@@ -909,7 +790,7 @@ class Suite:
                 f"{locust.log_tail()}"
             )
 
-    def _sleep(self, seconds: float, tag: str, what: str, locust: Child, name: str) -> None:
+    def _sleep(self, seconds: float, tag: str, what: str, locust: procs.Child, name: str) -> None:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             self._check_locust(locust, name)
@@ -922,10 +803,10 @@ class Suite:
         return str(count) if count is not None else "?"
 
     # -- chaos
-    def _start_chaos(self, exp_file: Path, chaos_dir: Path, name: str) -> Child:
+    def _start_chaos(self, exp_file: Path, chaos_dir: Path, name: str) -> procs.Child:
         assert self.run_dir is not None
         cmd = [
-            _tool("chaos"),
+            procs.tool("chaos"),
             "--no-version-check",
             "--log-file",
             str(chaos_dir / "chaostoolkit.log"),
@@ -942,14 +823,16 @@ class Suite:
             **self.target.chaos_env(),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        return Child("chaos", cmd, self.run_dir / "logs" / f"chaos-{name}.log", env, self.workdir)
+        return procs.Child(
+            "chaos", cmd, self.run_dir / "logs" / f"chaos-{name}.log", env, self.workdir
+        )
 
     def _wait_chaos(
         self,
-        chaos: Child,
+        chaos: procs.Child,
         spec: ExperimentSpec,
         tag: str,
-        locust: Child,
+        locust: procs.Child,
         rec: rundir.ExperimentRecord,
     ) -> None:
         started = time.monotonic()
@@ -975,7 +858,7 @@ class Suite:
             f"{tag}: chaos finished (exit {chaos.poll()}) in {time.monotonic() - started:.0f} s"
         )
 
-    def _interrupt_chaos(self, chaos: Child, tag: str) -> None:
+    def _interrupt_chaos(self, chaos: procs.Child, tag: str) -> None:
         self.say(f"{tag}: stopping chaos (SIGINT: Chaos Toolkit runs the rollbacks)")
         code = chaos.stop(signal.SIGINT, CHAOS_ROLLBACK_WAIT_S)
         self.say(f"{tag}: chaos exited with {code}")

@@ -1,0 +1,1 @@
+"""Targets the suite runs against; the interface is `stampede.targets.base.Target`."""
