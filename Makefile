@@ -42,9 +42,10 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
-	$(BIN)/mypy stampede target_agent reports loadtests experiments
+	$(BIN)/mypy stampede target_agent reports loadtests experiments faults
 
 test: setup system-deps lint typecheck
 	$(BIN)/pytest -q

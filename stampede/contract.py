@@ -1,14 +1,69 @@
-"""The run directory's file formats, shared by the recorder, the suite and the reports.
+"""The run directory's file formats and the typed words at the boundaries.
 
 One definition so the writer (Locust's recorder, the sampler) and the readers (the suite's
-merge, `reports.load`) cannot drift apart (DESIGN.md "Run directory contract").
+merge, ``reports.load``) cannot drift apart (docs/architecture.md, "Run directory contract").
+
+:class:`Outcome` is the class of one request, :class:`Phase` the part of an experiment a request
+falls in. Both are ``StrEnum``: a member *is* its string, so ``Outcome.CORRECT == "correct"`` and
+they go into CSV, JSON and pandas unchanged.
 """
 
 from __future__ import annotations
 
-__all__ = ["OUTCOMES", "REQUEST_COLUMNS", "SAMPLE_COLUMNS"]
+from enum import StrEnum
 
-#: `requests.csv`, in this order.
+__all__ = [
+    "FAILED_OUTCOMES",
+    "OUTCOMES",
+    "PHASES",
+    "REQUEST_COLUMNS",
+    "SAMPLE_COLUMNS",
+    "SUCCESS_OUTCOMES",
+    "Outcome",
+    "Phase",
+]
+
+
+class Outcome(StrEnum):
+    """The outcome class of one request (docs/architecture.md, "Outcome of a request")."""
+
+    #: answered, and the answer matches the case's expectation
+    CORRECT = "correct"
+    #: answered, honestly marked partial, no false claim
+    DEGRADED = "degraded"
+    #: answered with a confident claim that contradicts the expectation
+    WRONG = "wrong"
+    #: refused on purpose under overload (429/503 with Retry-After)
+    SHED = "shed"
+    #: any other failure: 5xx, timeout, connection error, malformed body
+    ERROR = "error"
+    #: answered, but the judge could not decide (it failed or timed out): never counted correct
+    UNJUDGED = "unjudged"
+
+
+class Phase(StrEnum):
+    """The part of an experiment's window a request falls in (from the journal's timestamps)."""
+
+    BASELINE = "baseline"
+    FAULT = "fault"
+    RECOVERY = "recovery"
+
+
+#: Every outcome's value, in declaration order (best to worst is not implied).
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
+
+#: Outcomes that count as a success (an answer a user can act on).
+SUCCESS_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.CORRECT, Outcome.DEGRADED})
+
+#: Outcomes Locust counts as failures. Not ``shed`` (refusing with Retry-After under overload is
+#: wanted; its ratio is an SLO) and not ``unjudged`` (the judge failed, not the agent: it is
+#: counted on its own).
+FAILED_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.WRONG, Outcome.ERROR})
+
+#: The phases of an experiment, in time order.
+PHASES: tuple[str, ...] = tuple(p.value for p in Phase)
+
+#: ``requests.csv``, in this order.
 REQUEST_COLUMNS: tuple[str, ...] = (
     "ts",
     "latency_ms",
@@ -23,8 +78,5 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "error",
 )
 
-#: `samples.csv` (long format), in this order.
+#: ``samples.csv`` (long format), in this order.
 SAMPLE_COLUMNS: tuple[str, ...] = ("ts", "experiment", "metric", "label", "value")
-
-#: Outcome classes of a request, best to worst is not implied (DESIGN.md "Outcome of a request").
-OUTCOMES: tuple[str, ...] = ("correct", "degraded", "wrong", "shed", "error")

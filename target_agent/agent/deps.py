@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the settings and the worker's runtime, as ``Annotated`` aliases."""
+"""FastAPI dependencies: the worker's runtime and admission, as ``Annotated`` aliases."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from target_agent.agent.runtime import AgentRuntime
-from target_agent.agent.settings import Settings, get_settings
 from target_agent.agent.shedding import Admission
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_runtime(request: Request) -> AgentRuntime:

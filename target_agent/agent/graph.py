@@ -39,7 +39,7 @@ from target_agent.agent.resilience.fallback import playbook_plan
 from target_agent.agent.store import Store
 from target_agent.agent.tools import ToolClient
 from target_agent.agent.verifier import Claim, Verdict, parse_claim, verify
-from target_agent.toolbox.catalogue import TOOLS
+from target_agent.vocabulary import TOOLS
 
 EVIDENCE_FIELDS = ("data", "findings", "observed_at")
 

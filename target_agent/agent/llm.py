@@ -21,7 +21,7 @@ from target_agent.agent.resilience.errors import (
     DependencyUnavailable,
     parse_retry_after,
 )
-from target_agent.toolbox.catalogue import TOOLS
+from target_agent.vocabulary import TOOLS
 
 SYSTEM_PROMPT = (
     "You are an SRE investigating a production alert. First call the tools that gather the "

@@ -29,7 +29,8 @@ from target_agent.agent.settings import Settings
 from target_agent.agent.shedding import Admission
 from target_agent.agent.store import Store, build_redis
 from target_agent.agent.tools import ToolClient
-from target_agent.toolbox.catalogue import TOOLS
+from target_agent.agent.weaknesses import Weakness
+from target_agent.vocabulary import TOOLS
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,10 @@ class AgentRuntime:
                 metrics=metrics,
                 llm_timeout_s=llm_policy.timeout_s,
                 tool_timeout_s=tool_policy.timeout_s,
-                trust_tools=settings.weakness == "trust_tools",
+                trust_tools=settings.weakness == Weakness.TRUST_TOOLS,
             )
         )
-        lifecycle = Lifecycle(graceful=settings.weakness != "no_graceful_shutdown")
+        lifecycle = Lifecycle(graceful=settings.weakness != Weakness.NO_GRACEFUL_SHUTDOWN)
         lifecycle.install()
         runtime = cls(
             settings=settings,

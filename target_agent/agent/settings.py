@@ -15,16 +15,9 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The mechanisms a setting can switch off, one at a time, to prove the harness sees the loss.
-WEAKNESSES: tuple[str, ...] = (
-    "no_retries",
-    "no_breaker",
-    "no_timeouts",
-    "retry_storm",
-    "readiness_on_redis",
-    "no_graceful_shutdown",
-    "trust_tools",
-)
+from target_agent.agent.weaknesses import WEAKNESSES, Weakness
+
+__all__ = ["NO_TIMEOUT_S", "WEAKNESSES", "DependencyPolicy", "Settings", "Weakness", "get_settings"]
 
 #: What ``no_timeouts`` turns every timeout into: long enough to look like "none".
 NO_TIMEOUT_S = 300.0
@@ -200,7 +193,7 @@ class Settings(BaseSettings):
     @property
     def request_deadline_s(self) -> float:
         """The overall deadline of one investigation (``no_timeouts`` makes it 300 s)."""
-        return NO_TIMEOUT_S if self.weakness == "no_timeouts" else self.deadline_s
+        return NO_TIMEOUT_S if self.weakness == Weakness.NO_TIMEOUTS else self.deadline_s
 
     def policy(self, dependency: str) -> DependencyPolicy:
         """The effective policy of ``dependency`` (``llm``, ``redis`` or ``tool:<name>``)."""
@@ -212,13 +205,13 @@ class Settings(BaseSettings):
         else:
             timeout, concurrency = self.tool_timeout_s, self.tool_concurrency
         attempts = self.redis_max_attempts if dependency == "redis" else self.retry_max_attempts
-        storm = weakness == "retry_storm"
-        if weakness == "no_retries":
+        storm = weakness == Weakness.RETRY_STORM
+        if weakness == Weakness.NO_RETRIES:
             attempts = 1
         elif storm:
             attempts = self.storm_max_attempts
         return DependencyPolicy(
-            timeout_s=NO_TIMEOUT_S if weakness == "no_timeouts" else timeout,
+            timeout_s=NO_TIMEOUT_S if weakness == Weakness.NO_TIMEOUTS else timeout,
             max_attempts=attempts,
             backoff_base_s=0.0 if storm else self.retry_backoff_base_s,
             backoff_max_s=0.0 if storm else self.retry_backoff_max_s,
@@ -228,7 +221,7 @@ class Settings(BaseSettings):
             budget_ratio=self.retry_budget_ratio,
             budget_burst=self.retry_budget_burst,
             budget_min_per_s=self.retry_budget_min_per_s,
-            breaker=weakness != "no_breaker",
+            breaker=weakness != Weakness.NO_BREAKER,
             breaker_threshold=self.breaker_threshold,
             breaker_ttl_s=self.breaker_ttl_s,
             concurrency=concurrency,

@@ -11,8 +11,11 @@ and what each tool returns for that service. Tool evidence carries *findings*; a
 So an agent that gathers all planned evidence and believes only corroborated claims is always
 right, and an agent that misses evidence or trusts a single (lying) source can be caught.
 
-The catalogue is pure data plus pure functions; nothing here does I/O. It is shared by the
-toolbox (which serves it), the load tests (which know the expected answer) and the tests.
+The catalogue is pure data plus pure functions; nothing here does I/O. It is the toolbox's
+answer key: the toolbox serves it and the tests check against it. The agent takes its words
+(tools, alert types, playbook) from ``target_agent.vocabulary``; the harness reads the ground
+truth through cases (``stampede/cases/reference.jsonl``, generated from this catalogue), never
+from here.
 """
 
 from __future__ import annotations
@@ -22,17 +25,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-TOOLS: tuple[str, ...] = ("check_pods", "get_metrics", "get_logs", "get_deploys")
+from target_agent.vocabulary import ALERT_TYPES, PLAYBOOK, TOOLS
 
-ALERT_TYPES: tuple[str, ...] = ("high_latency", "error_rate", "crash_loop", "memory_pressure")
-
-#: Which tools an investigator should call first for each alert type (the planner's playbook).
-PLAYBOOK: dict[str, tuple[str, ...]] = {
-    "high_latency": ("get_metrics", "get_logs", "get_deploys"),
-    "error_rate": ("get_logs", "get_metrics", "get_deploys"),
-    "crash_loop": ("check_pods", "get_logs", "get_deploys"),
-    "memory_pressure": ("check_pods", "get_metrics", "get_logs"),
-}
+__all__ = [
+    "ALERT_TYPES",
+    "PLAYBOOK",
+    "TOOLS",
+    "Finding",
+    "Incident",
+    "build_catalogue",
+    "by_service",
+    "catalogue",
+    "lying_evidence",
+]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from target_agent.toolbox.catalogue import PLAYBOOK
+from target_agent.vocabulary import PLAYBOOK
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from target_agent.agent.deps import RuntimeDep
+from target_agent.agent.weaknesses import Weakness
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +26,7 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         reason = "draining"
     elif runtime.admission.overloaded:
         reason = runtime.admission.refusal()
-    elif runtime.settings.weakness == "readiness_on_redis" and not await runtime.store.ping(
+    elif runtime.settings.weakness == Weakness.READINESS_ON_REDIS and not await runtime.store.ping(
         runtime.settings.redis_timeout_s
     ):
         reason = "redis unavailable (readiness_on_redis)"

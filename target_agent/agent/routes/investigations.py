@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from target_agent.agent.deps import AdmissionDep, RuntimeDep
 from target_agent.agent.investigator import IdempotencyPending
 from target_agent.agent.store import StoreUnavailable
-from target_agent.toolbox.catalogue import ALERT_TYPES
+from target_agent.vocabulary import ALERT_TYPES
 
 log = logging.getLogger(__name__)
 

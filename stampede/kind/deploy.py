@@ -1,0 +1,152 @@
+"""Deploy onto the kind cluster: build and load the image, apply the overlay, wait, weakness.
+
+    deploy   docker build -> kind load docker-image -> Secret -> kubectl apply -k -> rollouts
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from stampede.errors import HarnessError
+from stampede.kind.cluster import kube_context, require_cluster
+from stampede.kind.endpoints import Endpoints, endpoints
+from stampede.kind.layout import (
+    AGENT,
+    BUILD_TIMEOUT_S,
+    CLUSTER_NAME,
+    DEPLOYMENTS,
+    IMAGE,
+    KIND_OVERLAY,
+    LOAD_TIMEOUT_S,
+    METRICS_SERVER,
+    NAMESPACE,
+    REPO_ROOT,
+    ROLLOUT_TIMEOUT_S,
+)
+from stampede.kind.secret import ensure_admin_token, ensure_namespace
+from stampede.kind.tools import Say, kubectl, quiet, require, require_docker_engine, run, tail
+
+
+def build_image(tag: str = IMAGE, root: Path = REPO_ROOT) -> None:
+    """``docker build -t <tag>`` from the repository's Dockerfile."""
+    run(
+        ["docker", "build", "--tag", tag, "--file", str(root / "Dockerfile"), str(root)],
+        timeout_s=BUILD_TIMEOUT_S,
+    )
+
+
+def load_image(tag: str = IMAGE, name: str = CLUSTER_NAME) -> None:
+    """``kind load docker-image <tag>``: copy the local image into every node's containerd."""
+    run(["kind", "load", "docker-image", tag, "--name", name], timeout_s=LOAD_TIMEOUT_S)
+
+
+def deployment_names(context: str, namespace: str = NAMESPACE) -> set[str]:
+    """Names of the Deployments in ``namespace`` (empty when the namespace does not exist)."""
+    proc = kubectl(
+        context,
+        "--namespace",
+        namespace,
+        "get",
+        "deployments",
+        "--output",
+        "jsonpath={.items[*].metadata.name}",
+        check=False,
+    )
+    return set(proc.stdout.split()) if proc.returncode == 0 else set()
+
+
+def wait_for_rollouts(
+    context: str,
+    namespace: str = NAMESPACE,
+    names: Iterable[str] = DEPLOYMENTS,
+    timeout_s: float = ROLLOUT_TIMEOUT_S,
+) -> None:
+    """``kubectl rollout status`` for each Deployment; HarnessError naming the first stuck one."""
+    for deployment in names:
+        proc = kubectl(
+            context,
+            "--namespace",
+            namespace,
+            "rollout",
+            "status",
+            f"deployment/{deployment}",
+            f"--timeout={int(timeout_s)}s",
+            timeout_s=timeout_s + 30,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise HarnessError(
+                f"deployment {namespace}/{deployment} did not roll out within {timeout_s:g} s "
+                f"({tail(proc.stderr) or tail(proc.stdout) or 'no output'}); look at "
+                f"`kubectl --context {context} -n {namespace} describe deployment/{deployment}`"
+            )
+
+
+def deploy(
+    name: str = CLUSTER_NAME,
+    *,
+    build: bool = True,
+    overlay: Path = KIND_OVERLAY,
+    timeout_s: float = ROLLOUT_TIMEOUT_S,
+    say: Say = quiet,
+) -> Endpoints:
+    """Build and load the image, apply the kind overlay, wait until everything is rolled out."""
+    for tool in ("kind", "kubectl", "docker"):
+        require(tool)
+    require_docker_engine()
+    require_cluster(name)
+    context = kube_context(name)
+    if build:
+        say(f"building image {IMAGE} (docker build)")
+        build_image(IMAGE)
+    say(f"loading image {IMAGE} into kind cluster {name!r}")
+    load_image(IMAGE, name)
+    existed = deployment_names(context)
+    ensure_namespace(context)
+    ensure_admin_token(context)
+    shown = overlay.relative_to(REPO_ROOT) if overlay.is_relative_to(REPO_ROOT) else overlay
+    say(f"applying {shown}")
+    kubectl(context, "apply", "--kustomize", str(overlay), timeout_s=120)
+    # The image tag stays `dev`: pods that already ran must be recreated to pick up a new build.
+    restart = sorted(existed & {AGENT, "toolbox"}) if build else []
+    for deployment in restart:
+        kubectl(context, "--namespace", NAMESPACE, "rollout", "restart", f"deployment/{deployment}")
+    if restart:
+        say(f"restarted {', '.join(restart)} to run the new image")
+    say("waiting for metrics-server and the stampede deployments to roll out")
+    wait_for_rollouts(context, METRICS_SERVER[0], [METRICS_SERVER[1]], timeout_s)
+    wait_for_rollouts(context, NAMESPACE, DEPLOYMENTS, timeout_s)
+    found = endpoints(name)
+    say(f"agent at {found.agent_url}, toolbox at {found.toolbox_url}")
+    return found
+
+
+def agent_weakness(context: str, namespace: str = NAMESPACE) -> str | None:
+    """The AGENT_WEAKNESS the agent Deployment runs with (None for the real agent)."""
+    proc = kubectl(
+        context, "--namespace", namespace, "get", f"deployment/{AGENT}", "--output", "json"
+    )
+    spec = json.loads(proc.stdout)["spec"]["template"]["spec"]["containers"][0]
+    for var in spec.get("env") or []:
+        if var.get("name") == "AGENT_WEAKNESS":
+            return str(var.get("value") or "") or None
+    return None
+
+
+def set_agent_weakness(
+    context: str, weakness: str | None, namespace: str = NAMESPACE, say: Say = quiet
+) -> None:
+    """Run the agent with ``weakness`` (None: the real agent) and wait for the rollout."""
+    say(f"agent: setting AGENT_WEAKNESS={weakness or ''} (rolling the agent pods)")
+    kubectl(
+        context,
+        "--namespace",
+        namespace,
+        "set",
+        "env",
+        f"deployment/{AGENT}",
+        f"AGENT_WEAKNESS={weakness or ''}",
+    )
+    wait_for_rollouts(context, namespace, [AGENT])

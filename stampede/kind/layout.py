@@ -1,0 +1,33 @@
+"""Names and paths of the kind deployment: cluster, namespace, image, ports, Secret, Deployments.
+
+Read by every module of ``stampede.kind``; the manifests under ``k8s/`` must agree (tests/k8s
+checks they do).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KIND_CONFIG = REPO_ROOT / "k8s" / "kind-cluster.yaml"
+KIND_OVERLAY = REPO_ROOT / "k8s" / "overlays" / "kind"
+
+CLUSTER_NAME = "stampede"
+NAMESPACE = "stampede"
+IMAGE = "stampede:dev"  # what `kind load docker-image` loads; the kind overlay's image
+AGENT_NODE_PORT = 30800
+TOOLBOX_NODE_PORT = 30810
+TOOLBOX_SECRET = "toolbox-admin"
+TOOLBOX_SECRET_KEY = "token"
+AGENT = "agent"
+DEPLOYMENTS = ("redis", "toolbox", "prometheus", AGENT)  # waited for, in this order
+METRICS_SERVER = ("kube-system", "metrics-server")
+# Nodes cordoned by experiments/activities/k8s carry this annotation (see heal).
+CORDON_ANNOTATION = "stampede.dev/cordoned-by"
+
+# Bounded waits (seconds).
+CREATE_TIMEOUT_S = 600
+BUILD_TIMEOUT_S = 1800
+LOAD_TIMEOUT_S = 600
+ROLLOUT_TIMEOUT_S = 300
+KUBECTL_TIMEOUT_S = 60
