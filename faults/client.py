@@ -7,7 +7,8 @@ project, like the rest of ``faults``.
 Errors::
 
     FaultApiError   no answer, a status other than 200, or an answer of the wrong shape;
-                    the message names the call, the URL, the status and the server's detail
+                    the message names the call, the URL, the status and the server's detail:
+                    ``PUT http://127.0.0.1:8001/faults/llm: expected HTTP 200, got 422: ...``
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ class FaultApiError(Exception):
         self.url = url
         self.status = status
         self.detail = detail
-        shown = f"HTTP {status}" if status is not None else "no answer"
-        super().__init__(f"{what} {url}: {shown}: {detail}")
+        if status is None:
+            problem = f"no answer ({detail})"
+        elif status != 200:
+            problem = f"expected HTTP 200, got {status}: {detail}"
+        else:
+            problem = f"HTTP 200 but {detail}"
+        super().__init__(f"{what} {url}: {problem}")
 
 
 class FaultClient:
@@ -53,7 +59,7 @@ class FaultClient:
         answer = self._call("GET", "/faults")
         faults = answer.get("faults")
         if not isinstance(faults, dict) or not all(isinstance(f, dict) for f in faults.values()):
-            raise self._shape_error("GET", "/faults", "a 'faults' object of objects", answer)
+            raise self._shape_error("GET", "/faults", "'faults' object of objects", answer)
         return {str(target): dict(fault) for target, fault in faults.items()}
 
     def set(self, target: str, spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,7 +79,7 @@ class FaultClient:
         answer = self._call(method, path)
         cleared = answer.get("cleared")
         if not isinstance(cleared, list):
-            raise self._shape_error(method, path, "a 'cleared' list", answer)
+            raise self._shape_error(method, path, "'cleared' list", answer)
         return [str(target) for target in cleared]
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -95,15 +101,15 @@ class FaultClient:
             answer = response.json()
         except ValueError as exc:
             raise FaultApiError(
-                method, url, 200, f"answer is not JSON: {response.text[:200]!r}"
+                method, url, 200, f"the answer is not JSON: {response.text[:200]!r}"
             ) from exc
         if not isinstance(answer, dict):
-            raise self._shape_error(method, path, "a JSON object", answer)
+            raise self._shape_error(method, path, "JSON object", answer)
         return answer
 
     def _shape_error(self, method: str, path: str, expected: str, answer: Any) -> FaultApiError:
-        shown = repr(answer)[:200]
-        return FaultApiError(method, f"{self.base_url}{path}", 200, f"expected {expected}: {shown}")
+        detail = f"no {expected} in the answer: {repr(answer)[:200]}"
+        return FaultApiError(method, f"{self.base_url}{path}", 200, detail)
 
 
 def _quoted(target: str) -> str:

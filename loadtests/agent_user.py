@@ -1,10 +1,11 @@
-"""``AgentUser``: the abstract Locust user that asks an agent about incidents and judges answers.
+"""``AgentUser``: the abstract Locust user that puts cases to an agent and judges the answers.
 
-Protocol per request: pick an incident with the user's seeded RNG, build the request with the
-target profile (with a unique idempotency key), send it with ``catch_response=True``, judge the
-reply into a :class:`~loadtests.profile.Verdict`, put the verdict in the request's ``context``
-(the recorder reads it from the request event), then ``response.success()`` for correct /
-degraded / shed and ``response.failure(reason)`` for wrong / error.
+Protocol per request: pick a case (``--stampede-cases``, else the reference cases) with the
+user's seeded RNG, build the request with the target profile (with a unique idempotency key),
+send it with ``catch_response=True``, judge the reply into a
+:class:`~loadtests.profile.Verdict`, put the verdict in the request's ``context`` (the recorder
+reads it from the request event), then ``response.success()`` for correct / degraded / shed /
+unjudged and ``response.failure(reason)`` for wrong / error.
 
 Two load models:
 
@@ -38,11 +39,19 @@ from locust.contrib.fasthttp import LocustBadStatusCode
 from locust.user.task import LOCUST_STATE_STOPPING
 
 from loadtests import hooks
-from loadtests.profile import Reply, RequestSpec, TargetProfile, Verdict, load_profile
+from loadtests.profile import (
+    Reply,
+    RequestSpec,
+    TargetProfile,
+    Verdict,
+    load_case_set,
+    load_profile,
+)
 from loadtests.recorder import CONTEXT_KEY
 from loadtests.settings import LoadSettings
 from loadtests.shape_math import next_gap
-from target_agent.toolbox.catalogue import Incident, catalogue
+from stampede.cases import Case
+from stampede.contract import Outcome
 
 hooks.install()
 logger = logging.getLogger(__name__)
@@ -55,6 +64,11 @@ class DroppedArrival(Exception):
 @lru_cache(maxsize=8)
 def _profile(spec: str) -> TargetProfile:
     return load_profile(spec)
+
+
+@lru_cache(maxsize=4)
+def _cases(path: str) -> tuple[Case, ...]:
+    return load_case_set(path)
 
 
 def describe_error(exc: BaseException | None, timeout_s: float) -> str:
@@ -98,8 +112,10 @@ class AgentUser(FastHttpUser):
             self.concurrency = self.settings.lane_bound
         super().__init__(environment)
         self.profile = _profile(self.settings.profile)
-        self.incidents: tuple[Incident, ...] = catalogue()
+        self.cases: tuple[Case, ...] = _cases(self.settings.cases)
         index = getattr(environment.runner, "worker_index", 0)
+        weights = [case.weight for case in self.cases]
+        self._weights = list(itertools.accumulate(weights)) if len(set(weights)) > 1 else None
         self.rng = random.Random(f"{self.settings.seed}:{index}:{next(self._numbers)}")
         self.recent_ids: deque[str] = deque(maxlen=self.recent_ids_kept)
         self._in_flight = Group()
@@ -109,12 +125,18 @@ class AgentUser(FastHttpUser):
 
     # -- the protocol ----------------------------------------------------------------------
 
+    def pick_case(self) -> Case:
+        """A case drawn with the user's RNG: uniform, or by ``weight`` when weights differ."""
+        if self._weights is None:
+            return self.rng.choice(self.cases)
+        return self.rng.choices(self.cases, cum_weights=self._weights)[0]
+
     def investigate_incident(self) -> Verdict:
-        """Ask about a random incident and judge the answer against its true root cause."""
-        incident = self.rng.choice(self.incidents)
+        """Put a random case to the agent and judge the answer against its expectation."""
+        case = self.pick_case()
         # unique, not seeded: a key repeated by the next run would replay its stored answers
-        spec = self.profile.build(incident, uuid.uuid4().hex)
-        verdict = self.send(spec, lambda reply: self.profile.judge(incident, reply))
+        spec = self.profile.build(case, uuid.uuid4().hex)
+        verdict = self.send(spec, lambda reply: self.profile.judge(case, reply))
         if verdict.investigation_id:
             self.recent_ids.append(verdict.investigation_id)
         return verdict
@@ -143,7 +165,7 @@ class AgentUser(FastHttpUser):
                 verdict = judge(reply_from(response, self.settings.timeout_s))
             except Exception as exc:  # a profile bug must not lose the request from the counts
                 logger.exception("profile %s failed to judge a reply", self.profile.name)
-                verdict = Verdict("error", f"profile failed to judge: {exc!r}", 0)
+                verdict = Verdict(Outcome.ERROR, f"profile failed to judge: {exc!r}", 0)
             response.request_meta["context"][CONTEXT_KEY] = verdict
             if verdict.failed:
                 response.failure(verdict.reason or verdict.outcome)
@@ -179,7 +201,7 @@ class AgentUser(FastHttpUser):
             logger.exception("open-model task %s failed", getattr(task, "__name__", task))
 
     def _record_dropped(self, bound: int) -> None:
-        spec = self.profile.build(self.rng.choice(self.incidents), "dropped")
+        spec = self.profile.build(self.pick_case(), "dropped")
         reason = f"dropped: {bound} requests already in flight in this lane"
         self.environment.events.request.fire(
             request_type=spec.method,
@@ -187,7 +209,7 @@ class AgentUser(FastHttpUser):
             response_time=0.0,
             response_length=0,
             response=None,
-            context={CONTEXT_KEY: Verdict("error", reason, 0)},
+            context={CONTEXT_KEY: Verdict(Outcome.ERROR, reason, 0)},
             exception=DroppedArrival(reason),
             start_time=time.time(),
             url=spec.path,

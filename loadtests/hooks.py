@@ -1,7 +1,8 @@
 """Stampede's Locust wiring, in one place.
 
 - the ``--stampede-*`` options (``init_command_line_parser``);
-- ``init``: fail fast on bad options or profile (exit 2), drop ``StampedeShape`` for ``none``;
+- ``init``: fail fast on bad options, profile or case file (exit 2), drop ``StampedeShape``
+  for ``none``;
 - ``test_stop`` on a master: every worker stops and reports before the master stops listening;
 - ``quitting``: stop users still running, let Locust's CSV catch up, close the recorder.
 
@@ -27,8 +28,9 @@ from locust.runners import (
 )
 
 from loadtests import recorder
-from loadtests.profile import ProfileError, load_profile
+from loadtests.profile import ProfileError, load_case_set, load_profile
 from loadtests.settings import LoadSettings, add_arguments
+from stampede.errors import InputError
 
 logger = logging.getLogger(__name__)
 _installed: list[recorder.RequestRecorder] = []
@@ -53,7 +55,8 @@ def _on_init(environment: Any, **_: Any) -> None:
     try:
         settings = LoadSettings.from_options(options)
         load_profile(settings.profile)
-    except (ValueError, ProfileError) as exc:
+        load_case_set(settings.cases)
+    except (ValueError, ProfileError, InputError) as exc:
         logger.error("stampede: %s", exc)
         sys.exit(2)
     shape = environment.shape_class

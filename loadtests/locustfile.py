@@ -1,4 +1,4 @@
-"""Default Stampede load: investigate catalogue incidents, now and then look an answer up again.
+"""Default Stampede load: put cases to the agent, now and then look an answer up again.
 
     locust -f loadtests/locustfile.py --headless -u 20 -r 5 -t 30s --host http://127.0.0.1:8000
 

@@ -1,12 +1,12 @@
-"""Target profiles: how to ask an agent about an incident, and how to judge its answer.
+"""Target profiles: how to ask an agent a case's question, and how to judge its answer.
 
 A *target profile* is everything agent-specific the load generator needs: the endpoint, the
-request built from an incident of the catalogue, how to read the answer (status, root cause,
-tokens, cost, retries, replica) and how to turn it into one outcome of
-``correct | degraded | wrong | shed | error`` plus a human-readable reason. The reference agent's
-profile is :class:`TargetProfile` itself; an agent with another API gets a subclass that
-overrides :meth:`TargetProfile.build` and :meth:`TargetProfile.read` (see docs/loadtests.md and
-``loadtests/examples/diagnosis_profile.py``).
+request built from a case (``stampede.cases``: the reference agent's cases are its incident
+catalogue), how to read the answer (status, root cause, tokens, cost, retries, replica) and how
+to turn it into one :class:`~stampede.contract.Outcome` plus a human-readable reason. The
+reference agent's profile is :class:`TargetProfile` itself; an agent with another API gets a
+subclass that overrides :meth:`TargetProfile.build` and :meth:`TargetProfile.read` (see
+docs/loadtests.md and ``loadtests/examples/diagnosis_profile.py``).
 
 Pure: no Locust, no I/O. Locust-side code turns a response into a :class:`Reply` and records the
 :class:`Verdict`.
@@ -26,12 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from stampede.cases import Case, load_cases, reference_cases
+from stampede.contract import FAILED_OUTCOMES as FAILED_OUTCOMES  # re-exported
 from stampede.contract import OUTCOMES as OUTCOMES  # re-exported: profiles judge into these
-from target_agent.toolbox.catalogue import Incident
-
-#: Outcomes reported to Locust as failures (``response.failure(reason)``). ``shed`` is not one:
-#: refusing work with Retry-After under overload is the behaviour we want; its ratio is an SLO.
-FAILED_OUTCOMES: frozenset[str] = frozenset({"wrong", "error"})
+from stampede.contract import Outcome
 
 
 class ProfileError(ValueError):
@@ -88,7 +86,7 @@ class Answer:
 class Verdict:
     """The judged outcome of one request and the fields the recorder writes (None = unknown)."""
 
-    outcome: str
+    outcome: Outcome
     reason: str = ""
     status: int = 0
     tokens: int | None = None
@@ -146,13 +144,13 @@ class TargetProfile:
 
     # -- the request -----------------------------------------------------------------------
 
-    def build(self, incident: Incident, key: str) -> RequestSpec:
-        """The request for ``incident``; ``key`` is unique per request (an idempotency key)."""
+    def build(self, case: Case, key: str) -> RequestSpec:
+        """The request for ``case``; ``key`` is unique per request (an idempotency key)."""
         return RequestSpec(
             self.method,
             self.path,
             f"{self.method} {self.path}",
-            json=incident.alert(),
+            json=dict(case.input),
             headers={"Idempotency-Key": key},
         )
 
@@ -193,20 +191,20 @@ class TargetProfile:
         """The verdict when the reply is not a 200 answer (error or shed), else None."""
         replica = reply.header(self.replica_header)
         if reply.status == 0:
-            return Verdict("error", reply.error or "no response", 0)
+            return Verdict(Outcome.ERROR, reply.error or "no response", 0)
         if reply.status in self.shed_statuses:
             retry_after = reply.header("Retry-After")
             if retry_after:
                 reason = f"HTTP {reply.status}, Retry-After {retry_after}"
-                return Verdict("shed", reason, reply.status, replica=replica)
+                return Verdict(Outcome.SHED, reason, reply.status, replica=replica)
             reason = f"HTTP {reply.status} without Retry-After"
-            return Verdict("error", reason, reply.status, replica=replica)
+            return Verdict(Outcome.ERROR, reason, reply.status, replica=replica)
         if reply.error:
-            return Verdict("error", reply.error, reply.status, replica=replica)
+            return Verdict(Outcome.ERROR, reply.error, reply.status, replica=replica)
         if reply.status != 200:
             detail = _snippet(reply.body)
             reason = f"HTTP {reply.status}: {detail}" if detail else f"HTTP {reply.status}"
-            return Verdict("error", reason, reply.status, replica=replica)
+            return Verdict(Outcome.ERROR, reason, reply.status, replica=replica)
         return None
 
     def parse(self, reply: Reply) -> Any:
@@ -216,8 +214,8 @@ class TargetProfile:
         except ValueError as exc:
             raise MalformedAnswer(f"malformed JSON ({exc}): {_snippet(reply.body, 60)!r}") from exc
 
-    def judge(self, incident: Incident, reply: Reply) -> Verdict:
-        """Classify the answer to the request built for ``incident``."""
+    def judge(self, case: Case, reply: Reply) -> Verdict:
+        """Classify the answer to the request built for ``case``."""
         early = self.judge_transport(reply)
         if early is not None:
             return early
@@ -228,15 +226,16 @@ class TargetProfile:
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             reason = f"malformed answer: {type(exc).__name__} {exc}"
         else:
-            return self.judge_answer(incident, answer, reply.status)
-        return Verdict("error", reason, reply.status, replica=reply.header(self.replica_header))
-        return self.judge_answer(incident, answer, reply.status)
+            return self.judge_answer(case, answer, reply.status)
+        return Verdict(
+            Outcome.ERROR, reason, reply.status, replica=reply.header(self.replica_header)
+        )
 
-    def judge_answer(self, incident: Incident, answer: Answer, status: int = 200) -> Verdict:
-        """The outcome rules: a confident claim must match the ground truth."""
-        expected = incident.root_cause
+    def judge_answer(self, case: Case, answer: Answer, status: int = 200) -> Verdict:
+        """The outcome rules: a confident claim must match the case's label (the ground truth)."""
+        expected = case.expect.label
         base = Verdict(
-            "correct",
+            Outcome.CORRECT,
             "",
             status,
             tokens=answer.tokens,
@@ -249,25 +248,29 @@ class TargetProfile:
         if answer.status == "complete":
             if claim is None:
                 return replace(
-                    base, outcome="error", reason="malformed answer: complete without a root cause"
+                    base,
+                    outcome=Outcome.ERROR,
+                    reason="malformed answer: complete without a root cause",
                 )
             if claim == expected:
                 return base
             return replace(
-                base, outcome="wrong", reason=f"root cause '{claim}' != expected '{expected}'"
+                base,
+                outcome=Outcome.WRONG,
+                reason=f"root cause '{claim}' != expected '{expected}'",
             )
         if claim is not None and claim != expected:
             reason = f"degraded answer claims root cause '{claim}' != expected '{expected}'"
-            return replace(base, outcome="wrong", reason=reason)
+            return replace(base, outcome=Outcome.WRONG, reason=reason)
         missing = ", ".join(answer.missing_evidence)
         reason = f"degraded: missing {missing}" if missing else "degraded"
-        return replace(base, outcome="degraded", reason=reason)
+        return replace(base, outcome=Outcome.DEGRADED, reason=reason)
 
     def judge_lookup(self, investigation_id: str, reply: Reply) -> Verdict:
         """A stored answer must come back with the same id; 404 means it was lost."""
         if reply.status == 404:
             reason = f"investigation '{investigation_id}' lost: HTTP 404"
-            return Verdict("error", reason, 404, replica=reply.header(self.replica_header))
+            return Verdict(Outcome.ERROR, reason, 404, replica=reply.header(self.replica_header))
         early = self.judge_transport(reply)
         if early is not None:
             return early
@@ -276,13 +279,21 @@ class TargetProfile:
             data = self.parse(reply)
             got = data.get("investigation_id") if isinstance(data, dict) else None
         except MalformedAnswer as exc:
-            return Verdict("error", f"malformed answer: {exc}", reply.status, replica=replica)
+            return Verdict(Outcome.ERROR, f"malformed answer: {exc}", reply.status, replica=replica)
         # a look-up costs no tokens; the stored record's cost belongs to the investigation row
-        verdict = Verdict("correct", "", reply.status, 0, 0.0, 0, replica, investigation_id)
+        verdict = Verdict(Outcome.CORRECT, "", reply.status, 0, 0.0, 0, replica, investigation_id)
         if got != investigation_id:
             reason = f"look-up of '{investigation_id}' returned investigation {got!r}"
-            return replace(verdict, outcome="error", reason=reason, investigation_id=None)
+            return replace(verdict, outcome=Outcome.ERROR, reason=reason, investigation_id=None)
         return verdict
+
+
+def load_case_set(path: str = "") -> tuple[Case, ...]:
+    """The cases of ``path`` (a case file), or the reference cases when ``path`` is empty.
+
+    Raises :class:`~stampede.errors.InputError` naming the file, the line and the field.
+    """
+    return load_cases(path) if path else reference_cases()
 
 
 #: Profiles selectable by name; anything else is a ``module:attr`` path.

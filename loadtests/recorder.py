@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from loadtests.profile import Verdict
 from loadtests.settings import LoadSettings
-from stampede.contract import REQUEST_COLUMNS
+from stampede.contract import REQUEST_COLUMNS, Outcome
 
 COLUMNS = REQUEST_COLUMNS
 CONTEXT_KEY = "stampede"
@@ -77,10 +77,10 @@ def build_row(
             verdict.retries,
             verdict.replica,
         )
-        error = verdict.reason if verdict.outcome != "correct" else ""
+        error = verdict.reason if verdict.outcome != Outcome.CORRECT else ""
     else:
         status = int(getattr(response, "status_code", 0) or 0)
-        outcome = "error" if exception is not None else "correct"
+        outcome = Outcome.ERROR if exception is not None else Outcome.CORRECT
         tokens = cost = retries = replica = None
         error = "" if exception is None else f"{type(exception).__name__}: {exception}"
     ts = start_time if start_time is not None else time.time()
@@ -89,7 +89,7 @@ def build_row(
         f"{(response_time or 0.0):.3f}",
         name,
         str(status),
-        outcome,
+        str(outcome),
         _cell(tokens),
         _cell(cost),
         _cell(retries),

@@ -70,6 +70,13 @@ def add_arguments(parser: Any) -> None:
         help="Target profile: a name (reference) or module:attr",
     )
     arg(
+        "--stampede-cases",
+        env_var="STAMPEDE_CASES",
+        default="",
+        help="Case file (.jsonl, .yaml): the questions and expected answers "
+        "(default: the reference agent's catalogue)",
+    )
+    arg(
         "--stampede-requests-csv",
         env_var="STAMPEDE_REQUESTS_CSV",
         default="",
@@ -151,6 +158,7 @@ class LoadSettings:
     max_in_flight: int = 0
     lanes: int = 1
     profile: str = "reference"
+    cases: str = ""
     requests_csv: str = ""
     experiment: str = ""
     seed: int = 0
@@ -223,6 +231,7 @@ class LoadSettings:
             max_in_flight=int(_opt(options, "stampede_max_in_flight", 0)),
             lanes=lanes,
             profile=_opt(options, "stampede_profile", "reference"),
+            cases=_opt(options, "stampede_cases", ""),
             requests_csv=_opt(options, "stampede_requests_csv", ""),
             experiment=_opt(options, "stampede_experiment", ""),
             seed=int(_opt(options, "stampede_seed", 0)),

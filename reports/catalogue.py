@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PHASES = ("baseline", "fault", "recovery")
+from stampede.contract import PHASES, Phase
+
+__all__ = ["ALL", "NEEDS_FAULT", "PHASES", "SCOPE_KINDS", "SLIS", "SliParams", "SliSpec"]
+
 ALL = "all"
 SCOPE_KINDS = ("run", ALL, *PHASES)
 _EVERY = frozenset(SCOPE_KINDS)
@@ -53,6 +56,11 @@ SLIS: dict[str, SliSpec] = {
         _spec("wrong_ratio", "ratio", "wrong / requests"),
         _spec("shed_ratio", "ratio", "shed / requests"),
         _spec("error_ratio", "ratio", "error / requests"),
+        _spec(
+            "unjudged_ratio",
+            "ratio",
+            "unjudged / requests (answers the judge could not decide; never correct)",
+        ),
         _spec("latency_p50_ms", "ms", "nearest-rank 50th percentile of latency_ms, all outcomes"),
         _spec("latency_p95_ms", "ms", "nearest-rank 95th percentile of latency_ms, all outcomes"),
         _spec("latency_p99_ms", "ms", "nearest-rank 99th percentile of latency_ms, all outcomes"),
@@ -82,13 +90,13 @@ SLIS: dict[str, SliSpec] = {
             "recovery_time_s",
             "s",
             "fault end -> first second of a sustained per-second success ratio at objective",
-            frozenset({"run", "all", "recovery"}),
+            frozenset({"run", ALL, Phase.RECOVERY}),
         ),
         _spec(
             "recovered",
             "bool",
             "whether recovery_time_s found a sustained recovery",
-            frozenset({"run", "all", "recovery"}),
+            frozenset({"run", ALL, Phase.RECOVERY}),
         ),
         _spec(
             "lost_investigations",

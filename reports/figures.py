@@ -16,6 +16,7 @@ OUTCOME_COLORS = {
     "wrong": "#8e44ad",
     "shed": "#7f8c9d",
     "error": "#d64541",
+    "unjudged": "#4a6fa5",
 }
 PHASE_COLORS = {"baseline": "#7aa6d6", "fault": "#d64541", "recovery": "#2e9e5b"}
 BREAKER_TICKS = {0: "closed", 1: "half-open", 2: "open"}

@@ -30,6 +30,7 @@ import pandas as pd
 from reports.catalogue import ALL, PHASES
 from reports.errors import ReportsError, obj
 from reports.load import ExperimentRecord
+from stampede.contract import Phase
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,9 @@ class ExperimentPhases:
         """``{phase: (start, end)}`` including ``all``; durations may be zero."""
         out = {ALL: (self.start, self.end)}
         if self.fault_start is not None and self.fault_end is not None:
-            out["baseline"] = (self.start, self.fault_start)
-            out["fault"] = (self.fault_start, self.fault_end)
-            out["recovery"] = (self.fault_end, self.end)
+            out[Phase.BASELINE] = (self.start, self.fault_start)
+            out[Phase.FAULT] = (self.fault_start, self.fault_end)
+            out[Phase.RECOVERY] = (self.fault_end, self.end)
         return out
 
     def phase_of(self, ts: pd.Series, ends: pd.Series | None = None) -> pd.Series:
@@ -112,16 +113,10 @@ class ExperimentPhases:
         if self.fault_start is None or self.fault_end is None:
             labels[inside] = ALL
             return labels
-        labels[inside & (ends < self.fault_start)] = "baseline"
-        labels[inside & (ts < self.fault_end) & (ends >= self.fault_start)] = "fault"
-        labels[inside & (ts >= self.fault_end)] = "recovery"
+        labels[inside & (ends < self.fault_start)] = Phase.BASELINE.value
+        labels[inside & (ts < self.fault_end) & (ends >= self.fault_start)] = Phase.FAULT.value
+        labels[inside & (ts >= self.fault_end)] = Phase.RECOVERY.value
         return labels
-
-    def mask(self, ts: pd.Series, phase: str) -> pd.Series:
-        """Rows of ``ts`` inside ``phase`` (``all`` = the whole window)."""
-        if phase == ALL:
-            return (ts >= self.start) & (ts <= self.end)
-        return self.phase_of(ts) == phase
 
 
 def parse_time(value: Any, path: Path | str, what: str) -> float:

@@ -17,6 +17,7 @@ import pandas as pd
 from reports.catalogue import ALL, SCOPE_KINDS, SLIS, SliParams
 from reports.load import RunFrames
 from reports.phases import ExperimentPhases, experiment_phases
+from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
 
 Value = float | int | bool | None
 PERCENTILE_METHOD: Final = "inverted_cdf"  # nearest rank: an observed value, never interpolated
@@ -94,9 +95,8 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     scope.set("requests", n)
     scope.set("duration_s", duration)
     outcome = rows["outcome"]
-    counts = {o: int((outcome == o).sum()) for o in ("correct", "degraded", "wrong", "shed")}
-    counts["error"] = int((outcome == "error").sum())
-    successes = counts["correct"] + counts["degraded"]
+    counts = {o: int((outcome == o).sum()) for o in OUTCOMES}
+    successes = sum(counts[o] for o in SUCCESS_OUTCOMES)
     scope.set("success_ratio", _ratio(successes, n), no_rows)
     for o, c in counts.items():
         scope.set(f"{o}_ratio", _ratio(c, n), no_rows)
@@ -105,7 +105,9 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
         scope.set(f"latency_p{q}_ms", percentile(latency, q), "no request with a latency")
     zero = "empty phase (zero duration)"
     scope.set("throughput_rps", n / duration if duration > 0 else None, zero)
-    good = int(((outcome == "correct") & (rows["latency_ms"] <= params.goodput_latency_ms)).sum())
+    good = int(
+        ((outcome == Outcome.CORRECT) & (rows["latency_ms"] <= params.goodput_latency_ms)).sum()
+    )
     scope.set("goodput_rps", good / duration if duration > 0 else None, zero)
     no_success = no_rows if n == 0 else "no successful request"
     scope.set("tokens_per_success", _ratio(float(rows["tokens"].sum()), successes), no_success)
@@ -236,7 +238,7 @@ def _experiment(
         scope = ScopeSlis(phases.name, phase, start, end)
         chosen = rows[labels.notna()] if phase == ALL else rows[labels == phase]
         request_slis(scope, chosen, params)
-        last = phase in (ALL, "recovery")
+        last = phase in (ALL, Phase.RECOVERY)
         samples = frames.samples[_in_window(frames.samples["ts"], start, end, last)]
         window_retries = retries[_in_window(retries["ts"], start, end, last)]
         rows_r, why_r = replicas
@@ -246,14 +248,14 @@ def _experiment(
     record = frames.experiment(phases.name)
     _cost_amplification(scopes, phases)
     if phases.fault_end is not None:
-        success = rows["outcome"].isin(("correct", "degraded"))
+        success = rows["outcome"].isin(SUCCESS_OUTCOMES)
         value, ok = recovery(rows["ts"], success, phases.fault_end, phases.end, params)
         never = (
             f"not recovered: no {params.recovery_sustain_s} consecutive seconds at success ratio "
             f">= {params.recovery_success_ratio:g} in the {phases.end - phases.fault_end:.1f} s "
             "after the fault"
         )
-        for phase in (ALL, "recovery"):
+        for phase in (ALL, Phase.RECOVERY):
             scopes[phase].set("recovery_time_s", value, never)
             scopes[phase].set("recovered", ok)
     else:
@@ -281,12 +283,12 @@ def _cost_amplification(scopes: dict[str, ScopeSlis], phases: ExperimentPhases) 
     if not phases.has_phases:
         scopes[ALL].set("cost_amplification", None, "no baseline phase (see the notes)")
         return
-    base = scopes["baseline"].values.get("cost_per_success_usd")
-    for phase in ("baseline", "fault", "recovery"):
+    base = scopes[Phase.BASELINE].values.get("cost_per_success_usd")
+    for phase in Phase:
         own = scopes[phase].values.get("cost_per_success_usd")
         value, reason = _amplification(own, base, "the baseline phase")
         scopes[phase].set("cost_amplification", value, reason)
-    fault = scopes["fault"]
+    fault = scopes[Phase.FAULT]
     scopes[ALL].set(
         "cost_amplification",
         fault.values["cost_amplification"],
@@ -316,7 +318,8 @@ def _vs_baseline_experiment(experiments: dict[str, ExperimentSummary]) -> None:
                     f"no experiment named {BASELINE_EXPERIMENT!r} in this run",
                 )
                 continue
-            source = exp.scopes["fault"] if phase == ALL and "fault" in exp.scopes else scope
+            fault = exp.scopes.get(Phase.FAULT)
+            source = fault if phase == ALL and fault is not None else scope
             own = source.values.get("cost_per_success_usd")
             value, reason = _amplification(own, base, f"experiment {BASELINE_EXPERIMENT!r}")
             scope.set("cost_amplification_vs_baseline_experiment", value, reason)

@@ -12,10 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from reports.load import OUTCOMES
 from reports.slis import PERCENTILE_METHOD
-
-SUCCESS = ("correct", "degraded")
+from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome
 
 
 def _nearest_rank(values: pd.Series, q: float) -> float:
@@ -43,11 +41,10 @@ def per_second(
     for outcome in OUTCOMES:
         counts = (inside["outcome"] == outcome).groupby(sec).sum()
         out[outcome] = counts.reindex(index, fill_value=0).astype(int)
-    good = (inside["outcome"] == "correct") & (inside["latency_ms"] <= goodput_latency_ms)
+    good = (inside["outcome"] == Outcome.CORRECT) & (inside["latency_ms"] <= goodput_latency_ms)
     out["goodput"] = good.groupby(sec).sum().reindex(index, fill_value=0).astype(int)
-    out["success_ratio"] = (out["correct"] + out["degraded"]) / out["requests"].where(
-        out["requests"] > 0
-    )
+    successes = sum(out[outcome.value] for outcome in SUCCESS_OUTCOMES)
+    out["success_ratio"] = successes / out["requests"].where(out["requests"] > 0)
     latency = inside["latency_ms"].groupby(sec)
     for q in (50, 95, 99):
         out[f"p{q}"] = latency.agg(_nearest_rank, q=q).reindex(index)

@@ -24,9 +24,9 @@ def _root() -> None:
 
 def _register() -> None:
     from reports import cli as reports_cli
-    from stampede import cli_detect, cli_kind, cli_stack, cli_suite
+    from stampede import cli_detect, cli_kind, cli_proxy, cli_stack, cli_suite
 
-    for module in (cli_stack, cli_suite, reports_cli, cli_kind, cli_detect):
+    for module in (cli_stack, cli_suite, reports_cli, cli_kind, cli_detect, cli_proxy):
         module.register(app)
 
 

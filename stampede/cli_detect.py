@@ -10,6 +10,7 @@ import typer
 
 from stampede import compare as cmp
 from stampede import detect as det
+from stampede.stack import default_state_dir
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -51,8 +52,6 @@ def detect(
     writes matrix.json and matrix.md into --out. Exit 0 only if every weakness is caught on its
     intended SLO and the real agent passes; 1 otherwise; 2 on a harness error.
     """
-    from stampede.stack import default_state_dir
-
     rows = det.expectations_for(_names(weaknesses))
     if plan:
         for row in rows:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from stampede.errors import InputError
-from stampede.suite import EXIT_INTERRUPTED, TARGETS, SuiteConfig, SuiteOutcome, run_suite
+from stampede.stack import default_state_dir
+from stampede.suite import (
+    EXIT_INTERRUPTED,
+    TARGETS,
+    Campaign,
+    SuiteConfig,
+    SuiteOutcome,
+    run_suite,
+)
 
 TargetOpt = Annotated[str, typer.Option("--target", help=f"Where to run: {', '.join(TARGETS)}.")]
 ProfileOpt = Annotated[str, typer.Option("--profile", help="Suite profile (stampede/profiles.py).")]
@@ -40,8 +47,6 @@ ExperimentsOpt = Annotated[
 
 
 def _state_dir(value: Path | None) -> Path:
-    from stampede.stack import default_state_dir
-
     return value or default_state_dir()
 
 
@@ -202,7 +207,6 @@ def flaky(
     """
     started = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started))
-    outcomes: list[SuiteOutcome] = []
     base = SuiteConfig(
         target=target,
         profile=profile,
@@ -210,32 +214,19 @@ def flaky(
         runs_dir=runs_dir,
         state_dir=_state_dir(state_dir),
         experiments=_experiments(experiments),
-        keep_stack=True,  # one stack for every run; stopped below if flaky started it
     )
-    stack_existed = (base.state_dir / "stack.json").exists()
-    interrupted = False
     out = runs_dir / f"flaky-{stamp}"
-    try:
-        for i in range(runs):
-            typer.echo(f"flaky: run {i + 1}/{runs}")
-            config = replace(base, run_id=f"{stamp}-flaky-{i + 1}", seed=i)
-            outcome = run_suite(config)
-            outcomes.append(outcome)
-            if outcome.interrupted:
-                interrupted = True
-                break
-    finally:
-        summary = flaky_summary(outcomes, profile, started)
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-        out.with_suffix(".md").write_text(flaky_markdown(summary))
-        if target == "local" and (
-            keep_stack is False or (keep_stack is None and not stack_existed)
-        ):
-            from stampede import stack
-
-            typer.echo(f"flaky: stopping the local stack in {base.state_dir}")
-            stack.down(base.state_dir)
+    # run_suite is looked up at call time, so tests can replace this module's name.
+    campaign = Campaign(base, _flaky_say, keep_stack, runner=lambda config: run_suite(config))
+    with campaign:
+        try:
+            _flaky_runs(campaign, runs, stamp)
+        finally:
+            summary = flaky_summary(campaign.outcomes, profile, started)
+            runs_dir.mkdir(parents=True, exist_ok=True)
+            out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+            out.with_suffix(".md").write_text(flaky_markdown(summary))
+    interrupted = any(outcome.interrupted for outcome in campaign.outcomes)
     typer.echo(flaky_markdown(summary))
     typer.echo(f"flaky: wrote {out}.json and {out}.md")
     if interrupted:
@@ -243,6 +234,19 @@ def flaky(
     if summary["harness_errors"]:
         raise typer.Exit(2)
     raise typer.Exit(1 if summary["false_alarms"] else 0)
+
+
+def _flaky_say(line: str) -> None:
+    typer.echo(f"flaky: {line}")
+
+
+def _flaky_runs(campaign: Campaign, runs: int, stamp: str) -> None:
+    """Run ``runs`` suites with distinct ids and seeds; stop at the first interrupted one."""
+    for i in range(runs):
+        typer.echo(f"flaky: run {i + 1}/{runs}")
+        outcome = campaign.run(run_id=f"{stamp}-flaky-{i + 1}", seed=i)
+        if outcome.interrupted:
+            return
 
 
 def register(app: typer.Typer) -> None:

@@ -52,8 +52,8 @@ class Phase(StrEnum):
 #: Every outcome's value, in declaration order (best to worst is not implied).
 OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
 
-#: Outcomes that count as a success (an answer a user can act on).
-SUCCESS_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.CORRECT, Outcome.DEGRADED})
+#: Outcomes that count as a success (an answer a user can act on), in ``OUTCOMES`` order.
+SUCCESS_OUTCOMES: tuple[Outcome, ...] = (Outcome.CORRECT, Outcome.DEGRADED)
 
 #: Outcomes Locust counts as failures. Not ``shed`` (refusing with Retry-After under overload is
 #: wanted; its ratio is an SLO) and not ``unjudged`` (the judge failed, not the agent: it is

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from stampede.rundir import SAMPLES_COLUMNS
+from stampede.contract import SAMPLE_COLUMNS
+from stampede.rundir import SamplerStats
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class Sampler:
         new = not self.path.exists() or self.path.stat().st_size == 0
         if new:
             with self.path.open("a", newline="") as handle:
-                csv.writer(handle, lineterminator="\n").writerow(SAMPLES_COLUMNS)
+                csv.writer(handle, lineterminator="\n").writerow(SAMPLE_COLUMNS)
         self._thread.start()
         return self
 
@@ -119,13 +120,9 @@ class Sampler:
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "scrapes": self.scrapes,
-            "failures": self.failures,
-            "rows": self.rows,
-            "last_error": self.last_error or None,
-        }
+    def stats(self) -> SamplerStats:
+        """What this sampler did (run.json ``experiments[].sampler``)."""
+        return SamplerStats(self.scrapes, self.failures, self.rows, self.last_error or None)
 
     def sample_once(self) -> list[SampleRow]:
         """One scrape: rows from /metrics (if it answered) plus the target's own rows."""

@@ -125,9 +125,11 @@ def _function_local_imports(tree: ast.Module, lines: list[str]) -> list[tuple[in
         if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
             for node in ast.walk(func):
                 names = _own_imports(node)
-                context = " ".join(lines[max(0, node.lineno - 2) : node.lineno])
-                if names and LAZY_MARK not in context:
-                    found += [(node.lineno, name) for name in names]
+                if not names:
+                    continue
+                lineno = getattr(node, "lineno", 0)
+                if LAZY_MARK not in " ".join(lines[max(0, lineno - 2) : lineno]):
+                    found += [(lineno, name) for name in names]
     return sorted(set(found))
 
 

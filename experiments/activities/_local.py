@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict  # noqa: UP035 (see Figures)
+from typing import Any, Dict  # noqa: UP035 (see Figures)
 from urllib.parse import urlsplit
 
 import httpx
 import psutil
 from chaoslib.exceptions import ActivityFailed
 
-if TYPE_CHECKING:
-    from stampede.stack import StackState
+from stampede.errors import StampedeError
+from stampede.stack import StackState, agent_worker_pids, load_state
 
 #: What probes and actions return when they return figures. ``typing.Dict`` on purpose:
 #: chaoslib's discovery names ``typing.Dict[...]`` "mapping" but ``dict[...]`` "object".
@@ -53,9 +53,6 @@ def state_path(state_file: str = "", configuration: Any = None) -> Path:
 
 def load(state_file: str = "", configuration: Any = None) -> StackState:
     """The local stack's state; ActivityFailed when there is no stack or the file is bad."""
-    from stampede.errors import StampedeError
-    from stampede.stack import load_state
-
     path = state_path(state_file, configuration)
     try:
         return load_state(path)
@@ -124,8 +121,6 @@ def agent_master(state: StackState) -> psutil.Process:
 
 def agent_workers(state: StackState) -> list[psutil.Process]:
     """The live worker processes of this stack's agent, each verified to be a child of it."""
-    from stampede.stack import agent_worker_pids
-
     master = agent_master(state)
     workers = []
     for pid in agent_worker_pids(state):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadtests.profile import Answer, MalformedAnswer, Reply, RequestSpec, TargetProfile
-from target_agent.toolbox.catalogue import Incident
+from stampede.cases import Case
 
 
 class DiagnosisProfile(TargetProfile):
@@ -26,13 +26,13 @@ class DiagnosisProfile(TargetProfile):
     replica_header = "X-Pod-Name"
     min_confidence = 0.5
 
-    def build(self, incident: Incident, key: str) -> RequestSpec:
-        question = f"Why is {incident.service} alerting {incident.alert_type}?"
+    def build(self, case: Case, key: str) -> RequestSpec:
+        question = f"Why is {case.input['service']} alerting {case.input['alert_type']}?"
         return RequestSpec(
             "POST",
             self.path,
             "POST /v1/diagnose",
-            json={"question": question, "alert": incident.alert()},
+            json={"question": question, "alert": dict(case.input)},
             headers={"X-Request-Id": key},
         )
 

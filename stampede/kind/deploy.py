@@ -1,5 +1,7 @@
 """Deploy onto the kind cluster: build and load the image, apply the overlay, wait, weakness.
 
+The steps of ``deploy``, in order::
+
     deploy   docker build -> kind load docker-image -> Secret -> kubectl apply -k -> rollouts
 """
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import random
-import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Request
 
+from faults.inject import FaultInjector
+from faults.store import FaultStore
 from target_agent.toolbox.catalogue import Incident, catalogue
-from target_agent.toolbox.faults import FaultStore
-from target_agent.toolbox.injection import FaultInjector
 from target_agent.toolbox.metrics import ToolboxMetrics
 from target_agent.toolbox.settings import Settings
+from target_agent.toolbox.targets import fault_store
 
 NO_TOKEN = "fault API disabled: TOOLBOX_ADMIN_TOKEN is not set"
-BAD_TOKEN = "missing or invalid bearer token"
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Toolbox:
 
     @classmethod
     def build(cls, settings: Settings) -> Toolbox:
-        store = FaultStore(settings.max_fault_ttl_s)
+        store = fault_store(settings.max_fault_ttl_s)
         return cls(
             settings=settings,
             incidents={incident.service: incident for incident in catalogue(settings.seed)},
@@ -51,16 +50,9 @@ def get_toolbox(request: Request) -> Toolbox:
 ToolboxDep = Annotated[Toolbox, Depends(get_toolbox)]
 
 
-def require_admin(
-    toolbox: ToolboxDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    """Let the call through only with ``Authorization: Bearer <TOOLBOX_ADMIN_TOKEN>``."""
-    expected = toolbox.settings.admin_token
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if not expected:
-        raise HTTPException(401, detail=NO_TOKEN, headers=challenge)
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(
-        given.strip().encode(), expected.encode()
-    ):
-        raise HTTPException(401, detail=BAD_TOKEN, headers=challenge)
+def get_store(request: Request) -> FaultStore:
+    return get_toolbox(request).store
+
+
+def get_admin_token(request: Request) -> str:
+    return get_toolbox(request).settings.admin_token

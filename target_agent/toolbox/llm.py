@@ -12,7 +12,12 @@ Two turns, told apart by the conversation:
 
 Token usage is a formula, no tokenizer: prompt = sum over messages of ``len(content)//4 + 4``;
 completion = ``len(output)//4 + 1``, where the output is the answer text, or for tool calls the
-concatenation of each call's name and arguments. Only non-streaming requests are served.
+concatenation of each call's name and arguments.
+
+Streaming (``stream: true``): the same completion cut into OpenAI ``chat.completion.chunk``
+events — the role first, then the content word by word, or each tool call (id and name, then
+its arguments in two halves), then the finish reason, then a last chunk with no choices and
+the ``usage``, then ``data: [DONE]``.
 
 Everything here is pure: the route passes the request, the catalogue and the fault decision.
 """
@@ -20,6 +25,7 @@ Everything here is pure: the route passes the request, the catalogue and the fau
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -291,3 +297,48 @@ def complete(
         "system_fingerprint": None,
     }
     return Completion(body, result)
+
+
+# -- streaming ---------------------------------------------------------------------------------
+
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def _deltas(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The deltas that rebuild ``message``: role, then content words or tool-call pieces."""
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    for word in _WORDS.findall(message.get("content") or ""):
+        deltas.append({"content": word})
+    for index, call in enumerate(message.get("tool_calls") or ()):
+        function = call["function"]
+        head = {"index": index, "id": call["id"], "type": "function"}
+        deltas.append(
+            {"tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]}
+        )
+        arguments = function["arguments"]
+        half = len(arguments) // 2
+        for piece in (arguments[:half], arguments[half:]):
+            deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    return deltas
+
+
+def stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A completion ``body`` as the chunk objects of its stream (usage in the last one)."""
+    choice = body["choices"][0]
+    head = {k: body[k] for k in ("id", "created", "model", "system_fingerprint")}
+    head["object"] = "chat.completion.chunk"
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        entry = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {**head, "choices": [entry]}
+
+    chunks = [chunk(delta) for delta in _deltas(choice["message"])]
+    chunks.append(chunk({}, choice["finish_reason"]))
+    chunks.append({**head, "choices": [], "usage": body["usage"]})
+    return chunks
+
+
+def sse(chunks: list[dict[str, Any]]) -> list[bytes]:
+    """Server-sent events of ``chunks``, closed by ``data: [DONE]``."""
+    events = [b"data: " + json.dumps(c, separators=(",", ":")).encode() + b"\n\n" for c in chunks]
+    return [*events, b"data: [DONE]\n\n"]

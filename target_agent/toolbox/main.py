@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from faults.api import validation_error
 from target_agent.toolbox.deps import Toolbox
-from target_agent.toolbox.errors import validation_error
 from target_agent.toolbox.routes import faults, health, llm, tools
 from target_agent.toolbox.settings import Settings, get_settings
 

@@ -1,7 +1,9 @@
 """Prometheus metrics of the toolbox: one registry per app, bounded labels.
 
 ``toolbox_calls_total{target, result}``: ``target`` is ``llm`` or ``tool:<name>``; ``result`` is
-``ok``, ``error``, ``rate_limited``, ``hang``, ``lie`` or ``hallucinate``. Every series that can
+one of the shared model's results (``faults.inject.RESULTS``: ``ok``, ``error``,
+``rate_limited``, ``hang``, ``reset``, ``corrupt``, ``rewritten``, ``stream_cut``,
+``stream_malformed``) or the toolbox's own ``lie`` / ``hallucinate``. Every series that can
 move is created at zero, so a scraper sees it before the first call. Only calls that pass request
 validation (known tool and service, well-formed body) are counted.
 """
@@ -10,10 +12,13 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from target_agent.toolbox.faults import LLM_TARGET, TOOL_TARGETS
+from faults.inject import RESULTS as SHARED_RESULTS
+from faults.model import LLM_TARGET
+from target_agent.toolbox.targets import TOOL_TARGETS
 
-RESULTS: tuple[str, ...] = ("ok", "error", "rate_limited", "hang", "lie", "hallucinate")
-_COMMON = ("ok", "error", "rate_limited", "hang")
+RESULTS: tuple[str, ...] = (*SHARED_RESULTS, "lie", "hallucinate")
+_STREAM_ONLY = ("stream_cut", "stream_malformed")
+_COMMON = tuple(result for result in SHARED_RESULTS if result not in _STREAM_ONLY)
 
 
 class ToolboxMetrics:
@@ -29,7 +34,7 @@ class ToolboxMetrics:
             ["target", "result"],
             registry=self.registry,
         )
-        for result in (*_COMMON, "hallucinate"):
+        for result in (*_COMMON, *_STREAM_ONLY, "hallucinate"):
             self.calls.labels(LLM_TARGET, result)
         for target in TOOL_TARGETS:
             for result in (*_COMMON, "lie"):

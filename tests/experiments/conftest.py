@@ -1,13 +1,16 @@
 """Fixtures for the Chaos Toolkit extension and the local experiments.
 
 A real local stack is started with the CLI users run (``stampede up --state-dir D``) and stopped
-with ``stampede down``; Chaos Toolkit runs as a subprocess, always with ``--no-version-check``.
+with ``stampede down``, both through the process layer (`stampede.procs.Child`, logs in the
+state dir); Chaos Toolkit runs to completion as a subprocess, always with
+``--no-version-check``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ import pytest
 
 from experiments.activities.process import _workers
 from experiments.activities.slo import _observe
+from stampede import procs
 
 REPO = Path(__file__).resolve().parents[2]
 #: The experiments the tests of this directory check one by one (the smoke profile's three). The
@@ -59,24 +63,33 @@ def chaos(
 
 
 def _up_args(state_dir: Path, weakness: str, workers: int) -> list[str]:
-    args = [str(BIN / "stampede"), "up", "--state-dir", str(state_dir), "--workers", str(workers)]
+    args = ["up", "--state-dir", str(state_dir), "--workers", str(workers)]
     return [*args, "--weakness", weakness] if weakness else args
+
+
+def _stampede(args: list[str], log: Path) -> procs.Child:
+    """``stampede <args>`` as users run it, output in ``log`` (through the process layer)."""
+    return procs.Child(f"stampede {args[0]}", [str(BIN / "stampede"), *args], log, {}, REPO)
+
+
+def _finish(child: procs.Child, timeout_s: float) -> str | None:
+    """None if ``child`` exits 0 within ``timeout_s``, else what went wrong with its log tail."""
+    code = child.wait(timeout_s)
+    if code == 0:
+        return None
+    if code is None:
+        code = child.stop(signal.SIGTERM, grace_s=10)
+        return (
+            f"{child.what} still ran after {timeout_s:.0f} s (stopped, {code}):\n{child.log_tail()}"
+        )
+    return f"{child.what} exited {code}:\n{child.log_tail()}"
 
 
 def stop_stacks(state_dirs: list[Path]) -> None:
     """``stampede down`` every stack at once (each waits for its agent to drain)."""
-    downs = [
-        subprocess.Popen(
-            [str(BIN / "stampede"), "down", "--state-dir", str(d)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for d in state_dirs
-    ]
-    for proc in downs:
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, f"stampede down failed:\n{out}"
+    downs = [_stampede(["down", "--state-dir", str(d)], d / "down.log") for d in state_dirs]
+    failed = [problem for child in downs if (problem := _finish(child, 60)) is not None]
+    assert failed == [], "\n".join(failed)
 
 
 @pytest.fixture(scope="session")
@@ -90,28 +103,21 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
     wanted = {"real": ("", 2), "readiness_on_redis": ("readiness_on_redis", 2)}
     dirs = {name: tmp_path_factory.mktemp(f"stack-{name}") for name in wanted}
     starting = {
-        name: subprocess.Popen(
-            _up_args(dirs[name], weakness, workers),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        name: _stampede(_up_args(dirs[name], weakness, workers), dirs[name] / "up.log")
         for name, (weakness, workers) in wanted.items()
     }
     try:
-        failed = []
-        for name, proc in starting.items():
-            out, _ = proc.communicate(timeout=STACK_UP_TIMEOUT_S)
-            if proc.returncode != 0:
-                failed.append(f"stampede up ({name}) exited {proc.returncode}:\n{out}")
+        failed = [
+            f"({name}) {problem}"
+            for name, child in starting.items()
+            if (problem := _finish(child, STACK_UP_TIMEOUT_S)) is not None
+        ]
         if failed:
             pytest.fail("\n".join(failed))
         yield {name: path / "stack.json" for name, path in dirs.items()}
     finally:
-        for proc in starting.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
+        for child in starting.values():
+            child.stop(signal.SIGTERM, grace_s=10)
         stop_stacks(list(dirs.values()))
 
 

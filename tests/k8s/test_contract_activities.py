@@ -14,6 +14,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed, InterruptExecution
 
 from experiments.activities.k8s import actions, probes
+from stampede import kind
 from tests.k8s.conftest import FakeCluster
 
 NS = "stampede"
@@ -247,8 +248,6 @@ def test_contract_replica_counts_lists_deployments_and_hpas(
 def test_contract_replica_sampler_rows_match_samples_csv(
     fake_cluster: FakeCluster, kubeconfig: Any
 ) -> None:
-    from stampede import kind
-
     kubeconfig(["kind-stampede"], current="kind-stampede")
     fake_cluster.add("apps/v1/deployments", NS, deployment("agent", 3, 3))
     fake_cluster.add("autoscaling/v2/horizontalpodautoscalers", NS, hpa(4))

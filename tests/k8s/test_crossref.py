@@ -17,7 +17,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from stampede import __version__, kind
+from experiments.activities.k8s import actions
+from stampede import __version__, kind, profiles
+from target_agent.agent.settings import Settings
 from tests.k8s import support
 
 Objects = list[dict[str, Any]]
@@ -342,8 +344,6 @@ def test_the_toolbox_admin_token_comes_from_the_secret(kind_objects: Objects) ->
 
 
 def test_grace_period_outlasts_prestop_plus_drain_plus_flush(kind_objects: Objects) -> None:
-    from target_agent.agent.settings import Settings
-
     spec = support.one(kind_objects, "Deployment", "agent")["spec"]["template"]["spec"]
     (container,) = spec["containers"]
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
@@ -624,8 +624,6 @@ def test_metrics_server_skips_kubelet_tls_verification_on_kind_only(
 
 
 def test_cordon_annotation_is_shared_with_the_activities() -> None:
-    from experiments.activities.k8s import actions
-
     assert actions.CORDON_ANNOTATION == kind.CORDON_ANNOTATION
 
 
@@ -723,7 +721,5 @@ def test_the_context_guard_comes_first(path: str) -> None:
 
 def test_profile_names_resolve_for_the_kind_target() -> None:
     """`stampede suite --target kind --profile smoke` finds an experiment file for every name."""
-    from stampede import profiles
-
     for name in profiles.get_profile("smoke").names():
         assert (support.EXPERIMENTS / f"{name}.json").is_file(), name

@@ -9,6 +9,7 @@ without a Docker engine.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import subprocess
 import sys
@@ -19,6 +20,8 @@ import pytest
 
 from stampede import kind
 from stampede.errors import InputError
+from stampede.targets.base import Target
+from stampede.targets.kind import KindTarget, suite_target
 from tests.k8s import support
 
 FAKE = r"""
@@ -316,19 +319,15 @@ def test_chaos_env_carries_context_urls_and_token() -> None:
 
 
 def test_suite_target_has_every_method_of_the_suite_protocol() -> None:
-    import inspect
-
-    from stampede import suite
-
-    target = kind.suite_target(weakness="no_retries")
+    target = suite_target(weakness="no_retries")
     assert target.name == "kind" and target.weakness == "no_retries"
     wanted = {
         name
-        for name, member in vars(suite.Target).items()
+        for name, member in vars(Target).items()
         if inspect.isfunction(member) and not name.startswith("_")
     }
-    assert wanted, "stampede.suite.Target lists no methods"
+    assert wanted, "stampede.targets.base.Target lists no methods"
     for name in wanted:
-        ours = inspect.signature(getattr(kind.KindTarget, name))
-        theirs = inspect.signature(getattr(suite.Target, name))
+        ours = inspect.signature(getattr(KindTarget, name))
+        theirs = inspect.signature(getattr(Target, name))
         assert list(ours.parameters) == list(theirs.parameters), name

@@ -59,6 +59,21 @@ def test_wrong_header_names_the_file(tmp_path: Path) -> None:
         merge_request_files([bad], tmp_path / "out.csv")
 
 
+def test_torn_rows_are_dropped_and_reported_not_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one rule of stampede.rundir.merge: a torn row is dropped, counted and named."""
+    path = write(tmp_path / "requests.worker-0.csv", [2.0, 1.0])
+    with open(path, "a") as handle:
+        handle.write("3.0,12\nnot-a-ts" + ",x" * (len(COLUMNS) - 1) + "\n")
+    assert merge_request_files([path], tmp_path / "requests.csv") == 2
+    assert [float(r["ts"]) for r in read(tmp_path / "requests.csv")] == [1, 2]
+    assert main([str(tmp_path / "requests.csv")]) == 0
+    captured = capsys.readouterr()
+    assert "merged 2 rows" in captured.out
+    assert f"dropped 2 torn rows from {path} (lines 4, 5)" in captured.err, captured.err
+
+
 def test_output_may_not_be_an_input(tmp_path: Path) -> None:
     path = write(tmp_path / "requests.csv", [1.0])
     with pytest.raises(MergeError, match="output is also an input"):

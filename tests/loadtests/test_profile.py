@@ -17,9 +17,12 @@ from loadtests.profile import (
     Verdict,
     load_profile,
 )
+from stampede.cases import reference_cases
+from stampede.contract import Outcome
 from target_agent.toolbox.catalogue import catalogue
 
 INCIDENT = catalogue()[0]
+CASE = reference_cases()[0]
 TRUE = INCIDENT.root_cause
 DECOY = INCIDENT.decoy_cause
 PROFILE = TargetProfile()
@@ -101,7 +104,7 @@ CASES: list[tuple[str, Reply, str, str]] = [
 )
 def test_reference_profile_classifies(reply: Reply, outcome: str, reason: str) -> None:
     """Each kind of reply gets its outcome and a reason naming what was wrong."""
-    verdict = PROFILE.judge(INCIDENT, reply)
+    verdict = PROFILE.judge(CASE, reply)
     assert verdict.outcome == outcome, verdict
     assert reason in verdict.reason
     assert verdict.outcome in OUTCOMES
@@ -109,27 +112,28 @@ def test_reference_profile_classifies(reply: Reply, outcome: str, reason: str) -
 
 
 def test_every_outcome_is_covered_by_the_table() -> None:
-    assert {c[2] for c in CASES} == set(OUTCOMES)
+    """Every outcome but ``unjudged``: the reference profile's label check always decides."""
+    assert {c[2] for c in CASES} == set(OUTCOMES) - {Outcome.UNJUDGED}
 
 
 def test_answer_fields_are_read() -> None:
     """Tokens, cost, retries, replica and id come from the answer."""
-    verdict = PROFILE.judge(INCIDENT, ok(answer()))
+    verdict = PROFILE.judge(CASE, ok(answer()))
     assert verdict == Verdict("correct", "", 200, 321, 0.0004, 2, "pod-a", "inv-1")
 
 
 def test_replica_falls_back_to_the_served_by_header() -> None:
-    verdict = PROFILE.judge(INCIDENT, ok(answer(replica=None), x_served_by="pod-b"))
+    verdict = PROFILE.judge(CASE, ok(answer(replica=None), x_served_by="pod-b"))
     assert verdict.replica == "pod-b"
 
 
 def test_shed_and_error_replies_keep_the_replica_header() -> None:
-    verdict = PROFILE.judge(INCIDENT, Reply(429, b"", {"retry-after": "1", "x-served-by": "p"}))
+    verdict = PROFILE.judge(CASE, Reply(429, b"", {"retry-after": "1", "x-served-by": "p"}))
     assert (verdict.outcome, verdict.replica) == ("shed", "p")
 
 
 def test_request_is_the_incident_alert_with_an_idempotency_key() -> None:
-    spec = PROFILE.build(INCIDENT, "k1")
+    spec = PROFILE.build(CASE, "k1")
     assert (spec.method, spec.path, spec.name) == ("POST", "/investigate", "POST /investigate")
     assert spec.json == INCIDENT.alert()
     assert spec.headers == {"Idempotency-Key": "k1"}
@@ -200,9 +204,9 @@ DIAG = [
 def test_example_diagnosis_profile(body: dict[str, Any], outcome: str) -> None:
     """The documented example profile for a {"diagnosis": ...} agent judges with the same rules."""
     reply = ok({**body, "usage": {"total_tokens": 10, "cost": 0.1}}, x_pod_name="p1")
-    verdict = DIAGNOSIS.judge(INCIDENT, reply)
+    verdict = DIAGNOSIS.judge(CASE, reply)
     assert verdict.outcome == outcome, verdict
     if outcome != "error":
         assert (verdict.tokens, verdict.replica) == (10, "p1")
     assert DIAGNOSIS.lookup("x") is None
-    assert DIAGNOSIS.build(INCIDENT, "k").json["alert"] == INCIDENT.alert()
+    assert DIAGNOSIS.build(CASE, "k").json["alert"] == INCIDENT.alert()

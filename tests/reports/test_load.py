@@ -69,7 +69,7 @@ def test_requests_csv_bad_outcome_names_the_line_even_after_quoted_newlines(run_
     (run_dir / "requests.csv").write_text("\n".join(text) + "\n")
     assert _error(run_dir) == (
         f"{run_dir / 'requests.csv'}:4: outcome: 'timeout' is not one of correct, degraded, "
-        "wrong, shed, error"
+        "wrong, shed, error, unjudged"
     )
 
 

@@ -130,6 +130,21 @@ def test_ratios_throughput_and_goodput(tmp_path: Path) -> None:
     assert fault["goodput_rps"] == pytest.approx(0.2)
 
 
+def test_unjudged_answers_count_on_their_own_and_never_as_success(tmp_path: Path) -> None:
+    """4 requests: 1 correct, 2 unjudged (the judge failed), 1 wrong."""
+    rows = [
+        req(T0 + 11, "correct", 10),
+        req(T0 + 12, "unjudged", 10),
+        req(T0 + 13, "unjudged", 10),
+        req(T0 + 14, "wrong", 10),
+    ]
+    fault = _summary(tmp_path, [_exp()], rows).experiments["exp"].scopes["fault"].values
+    assert fault["unjudged_ratio"] == pytest.approx(0.5)
+    assert fault["correct_ratio"] == pytest.approx(0.25)
+    assert fault["success_ratio"] == pytest.approx(0.25)
+    assert fault["error_ratio"] == 0.0
+
+
 def test_goodput_objective_is_a_parameter(tmp_path: Path) -> None:
     rows = [req(T0 + 11, "correct", 2500), req(T0 + 12, "correct", 3500)]
     params = SliParams(goodput_latency_ms=3000)

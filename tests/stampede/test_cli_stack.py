@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stampede import stack
+from stampede import cli, stack
 from stampede.errors import HarnessError
 from tests.stampede.helpers import REPO, dead_process, stack_processes
 
@@ -29,7 +29,6 @@ def stampede(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
     """Run ``stampede <args>`` in-process through ``cli.main`` (what the console script runs)."""
-    from stampede import cli
 
     def run(*args: str) -> Result:
         capsys.readouterr()

@@ -13,6 +13,7 @@ from stampede import detect
 from stampede.cli import app
 from stampede.detect import REAL, Expectation
 from stampede.errors import InputError
+from stampede.suite import SuiteConfig, SuiteOutcome
 
 ROWS = (
     Expectation("no_retries", ("llm-errors",), ("llm-errors-correct",), "why"),
@@ -44,7 +45,7 @@ def write_run(
     run_dir = root / name
     run_dir.mkdir(parents=True)
     (run_dir / "gate.json").write_text(json.dumps({"cases": cases, "exit_code": exit_code}))
-    run = {"experiments": []}
+    run: dict[str, list[dict[str, Any]]] = {"experiments": []}
     for exp in experiments:
         found = (breached or {}).get(exp, [])
         journal = {
@@ -236,16 +237,12 @@ def test_unknown_weakness_is_an_input_error() -> None:
         detect.expectations_for(["bogus"])
 
 
-class FakeOutcome:
-    def __init__(self, run_dir: Path, exit_code: int) -> None:
-        self.run_dir, self.exit_code, self.interrupted = run_dir, exit_code, False
-
-
 def test_run_detection_runs_one_suite_per_row_and_writes_the_matrix(tmp_path: Path) -> None:
     """Suites are injected: one per weakness with its experiments, one for the real agent."""
     calls: list[tuple[str | None, list[str]]] = []
 
-    def fake_suite(config: Any) -> FakeOutcome:
+    def fake_suite(config: SuiteConfig) -> SuiteOutcome:
+        assert config.run_id is not None and config.experiments is not None
         calls.append((config.weakness, config.experiments))
         failing = {"no_retries": "llm-errors-correct", "trust_tools": "no-wrong-answers"}
         cases = [
@@ -254,7 +251,7 @@ def test_run_detection_runs_one_suite_per_row_and_writes_the_matrix(tmp_path: Pa
             if config.weakness in failing
         ]
         run_dir = write_run(tmp_path / "runs", config.run_id, cases, config.experiments)
-        return FakeOutcome(run_dir, 1 if cases else 0)
+        return SuiteOutcome(run_dir, 1 if cases else 0)
 
     config = detect.DetectConfig(
         out=tmp_path / "out",

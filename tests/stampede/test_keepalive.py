@@ -2,7 +2,7 @@
 
 uvicorn ``--workers N`` binds its own socket with protocol 0, so the asyncio loop never sets
 TCP_NODELAY on accepted connections: a keep-alive request then waits ~40 ms (Nagle + delayed
-ACK). The stack hands uvicorn a listening socket with TCP_NODELAY set (DESIGN.md, Facts). These
+ACK). The stack hands uvicorn a listening socket with TCP_NODELAY set (procs.listen_socket). These
 tests use a trivial ASGI app so the numbers measure the transport, not the app. uvloop (the
 default loop, with uvicorn[standard]) sets TCP_NODELAY itself, so the contrast is asserted with
 ``--loop asyncio`` (with uvloop plain ``--workers 2`` measured ~0.5-1 ms here); the real
@@ -26,17 +26,14 @@ TINY_APP = "tests.stampede.tiny_app:app"
 def _plain_workers_p50(tmp_path: Path, loop: str) -> float:
     """p50 against ``uvicorn --host --port --workers 2`` (no fd trick)."""
     port = procs.free_port()
-    proc = procs.spawn(
-        procs.python_cmd(
-            "-m", "uvicorn", TINY_APP, "--host", procs.LOCALHOST, "--port", str(port),
-            "--workers", "2", "--loop", loop, "--no-access-log",
-        ),
-        tmp_path / f"plain-{loop}.log",
-        cwd=REPO,
+    url = f"http://{procs.LOCALHOST}:{port}/healthz"
+    cmd = procs.uvicorn_command(
+        TINY_APP, "--host", procs.LOCALHOST, "--port", str(port),
+        "--workers", "2", "--loop", loop, "--no-access-log",
     )  # fmt: skip
+    log = tmp_path / f"plain-{loop}.log"
+    proc = procs.start(cmd, log, procs.http_ok(url), "plain uvicorn --workers 2", cwd=REPO)
     try:
-        url = f"http://{procs.LOCALHOST}:{port}/healthz"
-        procs.wait_http_ok(url, proc, what="plain uvicorn --workers 2")
         return keepalive_p50_ms(url, requests=60)
     finally:
         procs.stop(proc)

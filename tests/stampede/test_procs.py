@@ -93,3 +93,70 @@ def test_spawn_children_are_the_multiprocessing_workers_only(tmp_path: Path) -> 
         assert "--multiprocessing-fork" in workers[0].cmdline()
     finally:
         procs.stop(proc, timeout_s=5)
+
+
+def _pid_in_log(log: Path) -> int:
+    return int(log.read_text().split()[0])
+
+
+def test_start_stops_a_process_that_never_gets_ready(tmp_path: Path) -> None:
+    """The probe never says ready: HarnessError quotes its last answer, and the process is gone."""
+    log = tmp_path / "slow.log"
+    cmd = [sys.executable, "-c", "import os, time; print(os.getpid(), flush=True); time.sleep(30)"]
+    with pytest.raises(HarnessError, match=r"slow: not ready after 1 s \(still warming\)"):
+        procs.start(cmd, log, lambda: "still warming", "slow", timeout_s=1.0)
+    pid = _pid_in_log(log)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_start_reports_a_process_that_dies_during_start_up(tmp_path: Path) -> None:
+    """It exits before it is ready: the error says so and carries the tail of its log."""
+    cmd = [sys.executable, "-c", "print('bad config: port'); raise SystemExit(3)"]
+    with pytest.raises(HarnessError) as info:
+        procs.start(cmd, tmp_path / "dies.log", lambda: "no answer", "dier", timeout_s=20)
+    message = str(info.value)
+    assert message.startswith("dier: process ")
+    assert "exited during start-up" in message and "bad config: port" in message
+
+
+def test_start_redis_server_writes_the_log_it_is_given_with_the_env(tmp_path: Path) -> None:
+    """The stack's generalisation: its own log path and its marker in the environment."""
+    port = procs.free_port()
+    log = tmp_path / "logs" / "r.log"
+    proc = procs.start_redis_server(port, tmp_path / "data", log=log, env={"STAMPEDE_X": "1"})
+    try:
+        assert proc.log == str(log) and log.stat().st_size > 0
+        assert procs.redis_ping(procs.LOCALHOST, port)
+    finally:
+        assert procs.stop(proc)
+    assert not proc.alive()
+
+
+def test_child_escalates_to_sigterm_when_the_first_signal_is_ignored(tmp_path: Path) -> None:
+    """SIGINT ignored: after the grace period SIGTERM ends it; the exit code says so."""
+    script = (
+        "import signal, time\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    child = procs.Child(
+        "stubborn", [sys.executable, "-c", script], tmp_path / "c.log", {}, tmp_path
+    )
+    try:
+        wait_until(lambda: "ready" in child.log_tail(), 10, "the child installed its handler")
+        assert child.poll() is None and child.proc.alive()
+        assert child.stop(signal.SIGINT, grace_s=0.5) == -signal.SIGTERM
+        assert not child.proc.alive()
+        child.signal(signal.SIGKILL)  # exited and reaped: a no-op, never another process
+    finally:
+        if child.poll() is None:
+            child.popen.kill()
+            child.popen.wait()
+
+
+def test_the_package_exports_its_public_names() -> None:
+    """``procs.X`` works for every name in ``__all__``, and ``__all__`` lists them all."""
+    public = {name for name in vars(procs) if not name.startswith("_")}
+    modules = {"annotations", "net", "process", "ready", "redis_server", "services"}
+    assert set(procs.__all__) == public - modules

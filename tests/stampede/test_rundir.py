@@ -138,6 +138,23 @@ def test_merge_drops_torn_rows_of_a_killed_recorder(tmp_path: Path) -> None:
     (locust / "y.requests.csv").write_text("")  # opened, nothing written
     result = rundir.merge_requests(tmp_path, ["x", "y", "never-started"])
     assert result.rows == 1 and result.dropped == 1
+    assert result.notes() == [
+        "requests.csv: dropped 1 torn row from locust/x.requests.csv (line 3)",
+        "requests.csv: skipped locust/y.requests.csv: empty (nothing recorded)",
+    ]
+
+
+def test_a_torn_note_lists_the_lines_of_unparsable_rows(tmp_path: Path) -> None:
+    """Wrong cell count and a ts that is not a number are both torn; every line is named."""
+    (tmp_path / "locust").mkdir()
+    rows = [_row(1.0, "x"), "garbage", _row(2.0, "x"), "ts?" + _row(3.0, "x")[3:]]
+    (tmp_path / "locust" / "x.requests.csv").write_text("\n".join([HEADER, *rows]) + "\n")
+    result = rundir.merge_requests(tmp_path, ["x"])
+    assert result.rows == 2 and result.dropped == 2
+    assert result.torn == (rundir.TornRows("locust/x.requests.csv", (3, 5)),)
+    assert result.notes() == [
+        "requests.csv: dropped 2 torn rows from locust/x.requests.csv (lines 3, 5)"
+    ]
 
 
 def test_merge_with_no_recorder_file_writes_the_header(tmp_path: Path) -> None:
@@ -149,7 +166,7 @@ def test_merge_with_no_recorder_file_writes_the_header(tmp_path: Path) -> None:
 def test_merge_names_a_recorder_file_without_the_contract_columns(tmp_path: Path) -> None:
     (tmp_path / "locust").mkdir()
     (tmp_path / "locust" / "x.requests.csv").write_text("ts,latency_ms\n1,2\n")
-    with pytest.raises(InputError, match=r"x\.requests\.csv: recorder file lacks columns"):
+    with pytest.raises(InputError, match=r"x\.requests\.csv: header 'ts,latency_ms' lacks"):
         rundir.merge_requests(tmp_path, ["x"])
 
 

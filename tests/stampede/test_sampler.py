@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
+import functools
+import signal
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+from stampede import procs
 from stampede.sampler import Sampler, SampleRow, parse_metrics
+from tests.stampede.fakes import FAKES
+from tests.stampede.helpers import wait_until
 
-MULTIPROCESS_STYLE = textwrap.dedent(
-    """\
-    # HELP agent_requests_total Investigations by outcome
-    # TYPE agent_requests_total counter
-    agent_requests_total{outcome="complete",pid="101"} 7.0
-    agent_requests_total{outcome="complete",pid="102"} 5.0
-    agent_requests_total{outcome="degraded",pid="101"} 2.0
-    # TYPE agent_breaker_state gauge
-    agent_breaker_state{dependency="tool:get_logs",pid="101"} 0.0
-    agent_breaker_state{dependency="tool:get_logs",pid="102"} 2.0
-    agent_breaker_state{dependency="llm",pid="101"} 1.0
-    # TYPE agent_retries_total counter
-    agent_retries_total{dependency="llm"} 3.0
-    agent_retries_created{dependency="llm"} 1.7e9
-    # TYPE agent_in_flight gauge
-    agent_in_flight{pid="101"} 2.0
-    agent_in_flight{pid="102"} 3.0
-    # TYPE agent_shed_total counter
-    agent_shed_total 4.0
-    # TYPE agent_write_behind_depth gauge
-    agent_write_behind_depth 6.0
-    # TYPE agent_request_latency_seconds histogram
-    agent_request_latency_seconds_bucket{le="0.1"} 3.0
-    agent_request_latency_seconds_count 3.0
-    # TYPE process_cpu_seconds_total counter
-    process_cpu_seconds_total 1.5
-    """
-)
+MULTIPROCESS_STYLE = (FAKES / "multiprocess_metrics.txt").read_text()
 
 
 def _as_dict(rows: list[SampleRow]) -> dict[tuple[str, str], float]:
@@ -69,48 +44,33 @@ def test_garbage_is_a_value_error() -> None:
         parse_metrics("this is { not prometheus", 0.0, "x")
 
 
-_WORKER = textwrap.dedent(
-    """
-    import sys
-    from target_agent.agent.metrics import Metrics
+WORKER = FAKES / "metrics_worker.py"
 
-    m = Metrics()
-    n = int(sys.argv[1])
-    m.requests.labels("complete").inc(n)
-    m.retries.labels("tool:get_logs").inc(n)
-    m.set_breaker("tool:get_logs", "opened" if n == 2 else "closed")
-    m.in_flight.set(n)
-    m.write_behind_depth.set(10 * n)
-    print("ready", flush=True)
-    sys.stdin.read()
-    """
-)
-_SCRAPE = "from target_agent.agent.metrics import Metrics; print(Metrics().exposition().decode())"
+
+def _says_ready(log: Path) -> bool:
+    return "ready" in log.read_text()
 
 
 def test_real_agent_exposition_across_two_worker_processes(tmp_path: Path) -> None:
     """The agent's own Metrics in multiprocess mode, two live workers: rows per contract."""
     pytest.importorskip("target_agent.agent.metrics")
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom")}
+    (tmp_path / "prom").mkdir()
     workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(n)],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        procs.Child(f"worker-{n}", [sys.executable, str(WORKER), str(n)],
+                    tmp_path / f"worker-{n}.log", env, tmp_path)
         for n in (1, 2)
-    ]
+    ]  # fmt: skip
     try:
         for worker in workers:
-            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-        text = subprocess.run(
-            [sys.executable, "-c", _SCRAPE], env=env, capture_output=True, text=True, timeout=60
-        ).stdout
+            wait_until(functools.partial(_says_ready, worker.log), 30, f"{worker.what} ready")
+        scrape = procs.Child("scrape", [sys.executable, str(WORKER), "scrape"],
+                             tmp_path / "scrape.log", env, tmp_path)  # fmt: skip
+        assert scrape.wait(60) == 0, scrape.log_tail()
+        text = scrape.log.read_text()
     finally:
         for worker in workers:
-            worker.communicate("", timeout=30)
+            worker.stop(signal.SIGTERM, 10)
     got = _as_dict(parse_metrics(text, 1.0, "x"))
     assert got[("requests_total", "complete")] == 3.0
     assert got[("retries_total", "tool:get_logs")] == 3.0

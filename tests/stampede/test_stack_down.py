@@ -66,9 +66,8 @@ def test_down_never_signals_a_recycled_pid(tmp_path: Path) -> None:
 def test_down_after_a_crash_mid_up_stops_what_was_started(tmp_path: Path) -> None:
     """stack.json written as each process is spawned: a Redis-only draft is enough to stop it."""
     port = procs.free_port()
-    redis = procs.spawn(procs.redis_command(port, tmp_path), tmp_path / "redis.log")
+    redis = procs.start_redis_server(port, tmp_path)
     try:
-        wait_until(lambda: procs.redis_ping(procs.LOCALHOST, port), 10, "redis answers PING")
         data = _state(tmp_path, redis={"pid": redis.pid, "create_time": redis.create_time})
         del data["toolbox"], data["agent"]
         _write(tmp_path, data)

@@ -232,7 +232,7 @@ def test_sigterm_drains_in_flight_work_and_down_cleans_up_after_a_crash(
     assert results == [200, 200, 200, 200]
     wait_until(lambda: not state.agent.proc.alive(), 30, "the agent master exits")
 
-    psutil.Process(state.toolbox.pid).send_signal(signal.SIGKILL)  # crash
+    assert state.toolbox.proc.send_signal(signal.SIGKILL)  # crash
     stack.down(running.path.parent)
     assert not running.path.exists()
     left = [pid for pid, created in recorded if not gone(pid, created)]

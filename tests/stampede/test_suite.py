@@ -1,8 +1,9 @@
 """The suite runner with real Locust and `chaos` subprocesses against a small fake agent.
 
-The fake agent, locustfile and experiments are written to a temporary directory, so these tests
-exercise the orchestration (timeline, signals, collection, partial runs) without the reference
-stack; tests/stampede/test_suite_e2e.py runs the real thing.
+The fake agent, locustfile and suite driver are modules of tests/stampede/fakes/ run by path;
+the experiments are written to a temporary directory. These tests exercise the orchestration
+(timeline, signals, collection, partial runs) without the reference stack;
+tests/stampede/test_suite_e2e.py runs the real thing.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,106 +23,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stampede import procs, rundir
+from stampede import kind, procs, rundir
 from stampede.errors import InputError
-from stampede.suite import Suite, SuiteConfig
-
-FAKE_AGENT = textwrap.dedent(
-    '''
-    """A fake agent: POST /investigate stores a record; /metrics in the agent's names."""
-    import json, sys, threading, uuid
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    store, lock, counts = {}, threading.Lock(), {"complete": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def _send(self, code, body, ctype="application/json"):
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            if self.path == "/healthz":
-                return self._send(200, {"ok": True})
-            if self.path == "/metrics":
-                text = (
-                    "# TYPE agent_requests_total counter\\n"
-                    f'agent_requests_total{{outcome="complete"}} {counts["complete"]}\\n'
-                    "# TYPE agent_breaker_state gauge\\n"
-                    'agent_breaker_state{dependency="llm"} 0\\n'
-                    "# TYPE agent_in_flight gauge\\nagent_in_flight 1\\n"
-                )
-                return self._send(200, text, "text/plain; version=0.0.4")
-            if self.path.startswith("/investigations/"):
-                key = self.path.rsplit("/", 1)[1]
-                if key in store:
-                    return self._send(200, store[key])
-                return self._send(404, {"detail": "not found"})
-            return self._send(404, {"detail": "no route"})
-
-        def do_POST(self):
-            size = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(size) or b"{}")
-            key = uuid.uuid4().hex
-            with lock:
-                store[key] = body
-                counts["complete"] += 1
-            self._send(200, {"investigation_id": key, "status": "complete"})
-
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
-    '''
-)
-
-FAKE_LOCUSTFILE = textwrap.dedent(
-    """
-    import csv, time
-    from locust import HttpUser, constant, events, task
-
-    COLUMNS = ["ts", "latency_ms", "name", "status", "outcome", "tokens", "cost_usd",
-               "retries", "replica", "experiment", "error"]
-    out = {}
-
-    @events.init_command_line_parser.add_listener
-    def _options(parser):
-        parser.add_argument("--stampede-requests-csv", default="")
-        parser.add_argument("--stampede-experiment", default="")
-        parser.add_argument("--stampede-shape", default="steady")
-        parser.add_argument("--stampede-seed", default="0")
-        parser.add_argument("--stampede-arrival-rate", default="")
-
-    @events.init.add_listener
-    def _open(environment, **kwargs):
-        handle = open(environment.parsed_options.stampede_requests_csv, "w", newline="")
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        out.update(handle=handle, writer=writer, exp=environment.parsed_options.stampede_experiment)
-
-    @events.request.add_listener
-    def _record(request_type, name, response_time, response_length, response=None,
-                exception=None, start_time=None, **kwargs):
-        status = getattr(response, "status_code", 0) or 0
-        out["writer"].writerow([f"{start_time or time.time():.6f}", f"{response_time:.3f}", name,
-                                status, "correct" if exception is None else "error", 10,
-                                0.001, 0, "fake", out["exp"], str(exception or "")])
-        out["handle"].flush()
-
-    class Investigator(HttpUser):
-        wait_time = constant(0.2)
-
-        @task
-        def investigate(self):
-            self.client.post("/investigate", json={"alert_type": "x", "service": "y"})
-    """
-)
-
+from stampede.suite import InvestigationProbe, Suite, SuiteConfig
+from tests.stampede.fakes import FAKES
+from tests.stampede.helpers import wait_until
 
 MINIMAL_SLO = """\
 version: 1
@@ -162,80 +68,6 @@ def experiment_json(name: str, fault_file: Path, seconds: float) -> dict[str, ob
     }
 
 
-DRIVER = textwrap.dedent(
-    """
-    import json, sys
-    from pathlib import Path
-
-    import httpx
-
-    from stampede import profiles, suite
-    from stampede.errors import StampedeError
-    from stampede.profiles import ExperimentSpec, Load, Profile
-
-    args = json.loads(sys.argv[1])
-    profiles.PROFILES["fake"] = Profile("fake", "fake", tuple(
-        ExperimentSpec(name, Load(users=2, spawn_rate=2), warmup_s=args["warmup"],
-                       cooldown_s=args["cooldown"], chaos_timeout_s=args["chaos_timeout"])
-        for name in args["experiments"]))
-
-    class FakeTarget:
-        name = "fake"
-        started_by_us = False
-
-        def up(self, say):
-            return suite.TargetInfo(args["agent_url"], None, "reused")
-
-        def chaos_env(self):
-            return {}
-
-        def fetch_metrics(self):
-            return httpx.get(args["agent_url"] + "/metrics", timeout=2).text
-
-        def extra_samples(self):
-            return [("workers_alive", "", 2.0)]
-
-        def probe_alerts(self):
-            return [{"alert_type": "x", "service": "y"}]
-
-        def heal(self):
-            fault = Path(args["fault_file"])
-            if fault.exists():
-                fault.unlink()
-                return ["cleared fault file left behind"]
-            return []
-
-        def down(self, say):
-            pass
-
-    class Gate:
-        exit_code = args["gate_exit"]
-        table_text = "objective | verdict"
-
-    def write_report(run_dir, slo):
-        path = Path(run_dir) / "report.html"
-        path.write_text("<html>fake</html>")
-        return path
-
-    def run_gate(run_dir, slo):
-        (Path(run_dir) / "gate.json").write_text("{}")
-        return Gate()
-
-    config = suite.SuiteConfig(
-        profile="fake", slo=Path(args["slo"]), runs_dir=Path(args["runs_dir"]),
-        run_id=args["run_id"], workdir=Path(args["workdir"]),
-        locustfile=Path(args["locustfile"]), experiments_dir=Path(args["experiments_dir"]))
-    try:
-        outcome = suite.Suite(config, target=FakeTarget(),
-                              reporters=(write_report, run_gate)).run()
-    except StampedeError as exc:
-        print(f"stampede: error: {exc}", flush=True)
-        sys.exit(2)
-    sys.exit(outcome.exit_code)
-    """
-)
-
-
 @dataclass
 class Fakes:
     root: Path
@@ -262,31 +94,36 @@ class Fakes:
         base.update(over)
         return base
 
-    def start(self, **over: object) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, str(self.root / "driver.py"), json.dumps(self.args(**over))],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=self.root,
-        )
+    def start(self, **over: object) -> procs.Child:
+        """The driver as a process in its own session, its output in ``driver.log``."""
+        (self.root / "driver.log").unlink(missing_ok=True)
+        cmd = [sys.executable, str(FAKES / "suite_driver.py"), json.dumps(self.args(**over))]
+        return procs.Child("suite driver", cmd, self.root / "driver.log", {}, self.root)
 
     def run(self, timeout_s: float = 120, **over: object) -> tuple[int, str]:
-        proc = self.start(**over)
-        try:
-            out, _ = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-            pytest.fail(f"driver did not finish in {timeout_s} s:\n{out}")
-        return proc.returncode, out
+        """Run the driver to its end: exit code and output."""
+        return self.finish(self.start(**over), timeout_s)
+
+    def finish(self, driver: procs.Child, timeout_s: float = 120) -> tuple[int, str]:
+        """Wait for the driver; fail (after stopping it) if it does not end in time."""
+        code = driver.wait(timeout_s)
+        if code is None:
+            driver.stop(signal.SIGKILL, 5)
+            pytest.fail(f"driver did not finish in {timeout_s} s:\n{driver.log_tail(60)}")
+        return code, driver.log.read_text()
+
+
+def wait_for_line(driver: procs.Child, text: str, timeout_s: float = 60) -> None:
+    """Until ``text`` appears in the driver's output (fails naming it, with the output)."""
+    try:
+        wait_until(lambda: text in driver.log.read_text(), timeout_s, f"driver says {text!r}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}:\n{driver.log_tail(60)}") from None
 
 
 @pytest.fixture
 def fakes(tmp_path: Path) -> Iterator[Fakes]:
-    (tmp_path / "agent.py").write_text(FAKE_AGENT)
-    (tmp_path / "locustfile.py").write_text(FAKE_LOCUSTFILE)
-    (tmp_path / "driver.py").write_text(DRIVER)
+    shutil.copy(FAKES / "fake_locustfile.py", tmp_path / "locustfile.py")
     (tmp_path / "slo.yaml").write_text(MINIMAL_SLO)
     fault = tmp_path / "fault.on"
     exp_dir = tmp_path / "experiments" / "local"
@@ -295,7 +132,7 @@ def fakes(tmp_path: Path) -> Iterator[Fakes]:
         (exp_dir / f"{name}.json").write_text(json.dumps(experiment_json(name, fault, seconds)))
     port = procs.free_port()
     agent = procs.spawn(
-        [sys.executable, str(tmp_path / "agent.py"), str(port)], tmp_path / "agent.log"
+        [sys.executable, str(FAKES / "fake_agent.py"), str(port)], tmp_path / "agent.log"
     )
     url = f"http://127.0.0.1:{port}"
     procs.wait_http_ok(f"{url}/healthz", agent, what="fake agent")
@@ -353,25 +190,18 @@ def test_suite_exits_with_the_gate_code(fakes: Fakes) -> None:
 
 def test_sigint_mid_chaos_rolls_back_and_leaves_a_partial_run(fakes: Fakes) -> None:
     """Ctrl-C while chaos ran: rollbacks run, Locust stops, run dir is partial, exit 130."""
-    proc = fakes.start(experiments=["long", "beta"], warmup=1.0)
-    assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        seen.append(line)
-        if "chaos started" in line:
-            break
-        assert time.monotonic() < deadline, "".join(seen)
+    driver = fakes.start(experiments=["long", "beta"], warmup=1.0)
+    wait_for_line(driver, "chaos started", 60)
     for _ in range(50):  # the method's action has created the fault
         if fakes.fault_file.exists():
             break
         time.sleep(0.1)
-    assert fakes.fault_file.exists(), "".join(seen)
+    assert fakes.fault_file.exists(), driver.log_tail(60)
     time.sleep(1.0)
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, "".join(seen) + out
+    driver.signal(signal.SIGINT)
+    code, out = fakes.finish(driver, 120)
+    assert code == 130, out
     assert time.monotonic() - started < 60
     assert not fakes.fault_file.exists(), "the rollback should have cleared the fault"
     run_dir = fakes.runs_dir / "fake-run"
@@ -394,15 +224,12 @@ def test_sigint_mid_chaos_rolls_back_and_leaves_a_partial_run(fakes: Fakes) -> N
 
 def test_sigint_during_warmup_leaves_a_partial_run_without_chaos(fakes: Fakes) -> None:
     """Ctrl-C before chaos starts: Locust stops, status interrupted, no journal."""
-    proc = fakes.start(experiments=["alpha"], warmup=20.0)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "locust started" in line:
-            break
+    driver = fakes.start(experiments=["alpha"], warmup=20.0)
+    wait_for_line(driver, "locust started", 60)
     time.sleep(3)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out
+    driver.signal(signal.SIGINT)
+    code, out = fakes.finish(driver, 60)
+    assert code == 130, out
     run = json.loads((fakes.runs_dir / "fake-run" / "run.json").read_text())
     assert run["partial"] is True
     assert run["experiments"][0]["status"] == "interrupted"
@@ -411,15 +238,12 @@ def test_sigint_during_warmup_leaves_a_partial_run_without_chaos(fakes: Fakes) -
 
 def test_sigterm_takes_the_same_clean_path(fakes: Fakes) -> None:
     """SIGTERM (a cancelled CI job) also rolls back and writes a partial run."""
-    proc = fakes.start(experiments=["long"], warmup=1.0)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "chaos started" in line:
-            break
+    driver = fakes.start(experiments=["long"], warmup=1.0)
+    wait_for_line(driver, "chaos started", 60)
     time.sleep(2)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, out
+    driver.signal(signal.SIGTERM)
+    code, out = fakes.finish(driver, 120)
+    assert code == 130, out
     assert not fakes.fault_file.exists()
     run = json.loads((fakes.runs_dir / "fake-run" / "run.json").read_text())
     assert run["partial"] is True and run["experiments"][0]["status"] == "interrupted"
@@ -438,7 +262,9 @@ def test_chaos_timeout_interrupts_the_experiment_and_exits_2(fakes: Fakes) -> No
 
 def test_a_broken_locustfile_is_a_harness_error_with_its_log(fakes: Fakes) -> None:
     """Locust dying at start-up: exit 2, its log tail in the message, the run dir written."""
-    (fakes.root / "locustfile.py").write_text("raise RuntimeError('broken locustfile')\n")
+    (fakes.root / "locustfile.py").write_text(
+        "raise RuntimeError('broken locustfile')\n"
+    )  # the copy
     code, out = fakes.run(experiments=["alpha"])
     assert code == 2, out
     assert "broken locustfile" in out
@@ -513,10 +339,6 @@ def test_missing_experiment_file_names_the_file(tmp_path: Path) -> None:
 
 def test_kind_target_says_what_it_needs(tmp_path: Path) -> None:
     """Without kind, kubectl and a Docker engine, --target kind is one clear InputError."""
-    import shutil
-
-    from stampede import kind
-
     tools = all(shutil.which(t) for t in ("kind", "kubectl", "docker"))
     if tools and kind.docker_engine_problem() is None:
         pytest.skip("kind and a Docker engine are available here")
@@ -549,13 +371,11 @@ def test_cli_reports_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None:
 
 def test_probe_counts_ids_the_agent_no_longer_knows(fakes: Fakes) -> None:
     """The lost-investigation check: a 404 for an id the agent answered 200 is lost."""
-    from stampede.suite import InvestigationProbe
-
     probe = InvestigationProbe(fakes.agent_url, [{"alert_type": "x", "service": "y"}], "t")
     probe.ids = [httpx.post(f"{fakes.agent_url}/investigate", json={}).json()["investigation_id"]]
     probe.ids.append("never-stored")
-    result = probe.verify()
+    result = probe.verify().as_dict()
     assert result["lost_investigations"] == 1 and result["sampled"] == 2
     assert [lost["id"] for lost in result["lost"]] == ["never-stored"]
-    skipped = InvestigationProbe(fakes.agent_url, [], "t").verify()
+    skipped = InvestigationProbe(fakes.agent_url, [], "t").verify().as_dict()
     assert skipped["lost_investigations"] is None

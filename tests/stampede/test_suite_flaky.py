@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 from typer.testing import CliRunner
 
 from stampede import cli_suite
 from stampede.cli import app
-from stampede.suite import SuiteConfig, SuiteOutcome
+from stampede.suite import SuiteConfig, SuiteOutcome, campaign
+from stampede.targets.base import Say, Target, TargetStatus
+
+
+class RunningTarget:
+    """A target that is already up before the campaign; records whether it was stopped."""
+
+    def __init__(self) -> None:
+        self.downs = 0
+
+    def status(self) -> TargetStatus:
+        return TargetStatus(True, None)
+
+    def down(self, say: Say) -> None:
+        self.downs += 1
+
+    def as_target(self) -> Target:
+        """The two methods a campaign calls, typed as the interface."""
+        return cast(Target, self)
 
 
 def _gate(run_dir: Path, failed: list[tuple[str, str]]) -> None:
@@ -57,8 +76,8 @@ def test_flaky_command_runs_k_suites_and_writes_its_files(
         return SuiteOutcome(run_dir, 1 if failed else 0)
 
     monkeypatch.setattr(cli_suite, "run_suite", fake_run_suite)
-    (tmp_path / "state").mkdir()
-    (tmp_path / "state" / "stack.json").write_text("{}")  # a stack already runs: keep it
+    target = RunningTarget()  # a stack already runs: keep it
+    monkeypatch.setattr(campaign, "make_target", lambda name, state_dir, weakness: target)
     result = CliRunner().invoke(
         app,
         ["flaky", "--runs", "3", "--runs-dir", str(tmp_path / "runs"), "--state-dir",
@@ -72,3 +91,30 @@ def test_flaky_command_runs_k_suites_and_writes_its_files(
     assert summary["false_alarms"] == 1
     assert written.with_suffix(".md").is_file()
     assert "False alarms" in result.output
+    assert target.downs == 0
+
+
+def test_a_campaign_stops_the_target_it_brought_up(tmp_path: Path) -> None:
+    """Not ready before the campaign: stopped at the end, even when a run raised."""
+
+    class StoppedTarget(RunningTarget):
+        def status(self) -> TargetStatus:
+            return TargetStatus(False, "no local stack")
+
+    def failing(config: SuiteConfig) -> SuiteOutcome:
+        raise RuntimeError("suite broke")
+
+    target = StoppedTarget()
+    base = SuiteConfig(runs_dir=tmp_path)
+    failed = campaign.Campaign(base, lambda line: None, runner=failing, target=target.as_target())
+    with pytest.raises(RuntimeError, match="suite broke"), failed:
+        failed.run(run_id="x")
+    assert target.downs == 1
+    kept = RunningTarget()
+    with campaign.Campaign(base, lambda line: None, keep_stack=None, target=kept.as_target()):
+        pass
+    assert kept.downs == 0
+    forced = RunningTarget()
+    with campaign.Campaign(base, lambda line: None, keep_stack=False, target=forced.as_target()):
+        pass
+    assert forced.downs == 1

@@ -15,6 +15,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from experiments.activities.k8s import _client
+from stampede import kind
 
 _BOUNDED: dict[str, Any] = {"_request_timeout": _client.REQUEST_TIMEOUT_S}
 
@@ -50,9 +51,7 @@ def replica_counts(
     numbers the suite samples into samples.csv (metric ``replicas``). Raises InterruptExecution
     when the kube context is refused.
     """
-    from stampede.kind import replica_counts as counts
-
-    return counts(_client.api_client(configuration, secrets), namespace)
+    return kind.replica_counts(_client.api_client(configuration, secrets), namespace)
 
 
 def ready_replicas_at_least(

@@ -17,6 +17,7 @@ from chaoslib.types import Configuration, Secrets
 from experiments.activities import _local
 from experiments.activities._local import Figures
 from experiments.activities.process import _workers
+from stampede import stack
 
 __all__ = ["kill_agent_worker", "restart_agent_workers"]
 
@@ -73,13 +74,11 @@ def restart_agent_workers(
     uvicorn replaces the workers one by one and drains each; wait for the end with
     `experiments.activities.process.probes.all_workers_replaced_within`.
     """
-    from stampede.stack import restart_agent_workers as restart
-
     state = _local.load(state_file, configuration)
     master = _local.agent_master(state)
     workers = _local.agent_workers(state)
     _workers.retire(workers, _local.agent_log(state))
-    restart(state)
+    stack.restart_agent_workers(state)
     return {
         "signal": "SIGHUP",
         "master": master.pid,

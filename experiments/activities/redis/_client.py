@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import redis
 from chaoslib.exceptions import ActivityFailed
@@ -11,9 +10,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from experiments.activities import _local
-
-if TYPE_CHECKING:
-    from stampede.stack import StackState
+from stampede.stack import StackState
 
 
 def address(state: StackState) -> str:

@@ -16,6 +16,7 @@ from chaoslib.types import Configuration, Secrets
 from experiments.activities import _local
 from experiments.activities._local import Figures
 from experiments.activities.redis import _client
+from stampede import stack
 
 __all__ = ["debug_sleep", "pause_redis", "start_redis", "stop_redis", "unpause_redis"]
 
@@ -38,12 +39,10 @@ def stop_redis(
     persistence, so a plain stop would wipe every stored investigation). `keep_data` false
     stops it with SIGTERM and the data is gone, as with an ephemeral Redis pod.
     """
-    from stampede.stack import stop_redis as stop
-
     state = _local.load(state_file, configuration)
     started = time.monotonic()
     kept = keep_data and _client.shutdown_saving(state)
-    stop(state)  # SIGTERM what still runs; reaps our process record either way
+    stack.stop_redis(state)  # SIGTERM what still runs; reaps our process record either way
     while _client.answers_ping(state, 0.5):
         if time.monotonic() - started >= timeout_s:
             raise ActivityFailed(
@@ -69,13 +68,11 @@ def start_redis(
     is loaded, then deleted (the stack's Redis has no persistence: a later `stampede up` must
     not find old records).
     """
-    from stampede.stack import start_redis as start
-
     state = _local.load(state_file, configuration)
     if _client.answers_ping(state, 1.0):
         return {"redis": _client.address(state), "already_running": True, "started_in_s": 0.0}
     started = time.monotonic()
-    start(state)
+    stack.start_redis(state)
     while not _client.answers_ping(state, 0.5):  # answers only once the snapshot is loaded
         if time.monotonic() - started >= timeout_s:
             raise ActivityFailed(

@@ -19,6 +19,7 @@ import httpx
 
 from experiments.activities import _local
 from experiments.activities.slo import _window
+from stampede.cases import reference_cases
 
 TICK_S = 0.02
 #: A /readyz that does not answer within this is counted not ready (generous: a busy CI box)
@@ -76,10 +77,8 @@ def observe(
     (each is bounded by ``request_timeout_s``). The observation is recorded and returned.
     """
     judge = _window.profile(profile_spec)
-    from target_agent.toolbox.catalogue import catalogue
-
-    incidents = catalogue()
-    queue = itertools.islice(itertools.cycle(incidents), random.randrange(len(incidents)), None)
+    cases = reference_cases()
+    queue = itertools.islice(itertools.cycle(cases), random.randrange(len(cases)), None)
     samples: list[_window.Sample] = []
     ready: list[bool] = []
     stop = threading.Event()
@@ -99,10 +98,8 @@ def observe(
                     in_flight.discard(done)
                     samples.append(done.result())
                 if interval and now >= next_send and len(in_flight) < concurrency:
-                    incident = next(queue)
-                    in_flight.add(
-                        pool.submit(_window.investigate, client, agent_url, judge, incident)
-                    )
+                    case = next(queue)
+                    in_flight.add(pool.submit(_window.investigate, client, agent_url, judge, case))
                     next_send = now + interval
                 time.sleep(TICK_S)
         finally:

@@ -1,8 +1,8 @@
 """An SLO window: a bounded batch of real investigations, judged like Locust judges them.
 
 Requests are built and answers classified by the target profile of the load tests
-(``loadtests.profile``, pure, no Locust), from alerts of the incident catalogue, so a window's
-``correct`` means exactly what ``correct`` means in ``requests.csv``.
+(``loadtests.profile``, pure, no Locust), from the reference cases (``stampede.cases``), so a
+window's ``correct`` means exactly what ``correct`` means in ``requests.csv``.
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from chaoslib.exceptions import ActivityFailed
 
 from experiments.activities import _local
-from stampede.contract import OUTCOMES
-
-if TYPE_CHECKING:
-    from loadtests.profile import TargetProfile
-    from target_agent.toolbox.catalogue import Incident
+from loadtests.profile import ProfileError, Reply, TargetProfile, load_profile
+from stampede.cases import Case, reference_cases
+from stampede.contract import Outcome
 
 MAX_REQUESTS = 200
 MAX_CONCURRENCY = 16
@@ -37,7 +35,7 @@ MAX_REASONS = 3
 class Sample:
     """One investigation: its outcome class, why, HTTP status (0: no answer) and latency."""
 
-    outcome: str
+    outcome: Outcome
     reason: str
     status: int
     latency_ms: float
@@ -53,30 +51,22 @@ def check_size(requests: int, concurrency: int) -> None:
 
 def profile(spec: str = "reference") -> TargetProfile:
     """The target profile (``reference`` or ``module:attr``) that builds and judges requests."""
-    from loadtests.profile import ProfileError, load_profile
-
     try:
         return load_profile(spec)
     except ProfileError as exc:
         raise ActivityFailed(str(exc)) from exc
 
 
-def alerts(count: int) -> list[Incident]:
-    """``count`` incidents of the catalogue, in catalogue order from a random start."""
-    from target_agent.toolbox.catalogue import catalogue
-
-    incidents = catalogue()
-    start = random.randrange(len(incidents))
-    return list(itertools.islice(itertools.cycle(incidents), start, start + count))
+def alerts(count: int) -> list[Case]:
+    """``count`` reference cases, in catalogue order from a random start."""
+    cases = reference_cases()
+    start = random.randrange(len(cases))
+    return list(itertools.islice(itertools.cycle(cases), start, start + count))
 
 
-def investigate(
-    client: httpx.Client, agent_url: str, judge: TargetProfile, incident: Incident
-) -> Sample:
-    """Send one investigation of ``incident`` and classify the answer."""
-    from loadtests.profile import Reply
-
-    spec = judge.build(incident, f"chaos-{uuid.uuid4().hex}")
+def investigate(client: httpx.Client, agent_url: str, judge: TargetProfile, case: Case) -> Sample:
+    """Send one investigation of ``case`` and classify the answer."""
+    spec = judge.build(case, f"chaos-{uuid.uuid4().hex}")
     started = time.perf_counter()
     try:
         response = client.request(
@@ -92,7 +82,7 @@ def investigate(
             0, b"", {}, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         )
     latency_ms = (time.perf_counter() - started) * 1000
-    verdict = judge.judge(incident, reply)
+    verdict = judge.judge(case, reply)
     return Sample(verdict.outcome, verdict.reason, verdict.status, round(latency_ms, 1))
 
 
@@ -105,12 +95,12 @@ def run(
 ) -> list[Sample]:
     """Send ``requests`` investigations, at most ``concurrency`` at a time, and classify them."""
     judge = profile(profile_spec)
-    incidents = alerts(requests)
+    cases = alerts(requests)
     with (
         _local.http_client(request_timeout_s) as client,
         ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool,
     ):
-        return list(pool.map(lambda inc: investigate(client, agent_url, judge, inc), incidents))
+        return list(pool.map(lambda case: investigate(client, agent_url, judge, case), cases))
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -131,16 +121,16 @@ def summarize(samples: Sequence[Sample]) -> dict[str, Any]:
     latencies = [s.latency_ms for s in samples]
     reasons = []
     for s in samples:
-        if s.outcome != "correct" and s.reason:
+        if s.outcome != Outcome.CORRECT and s.reason:
             text = s.reason if s.reason.startswith(s.outcome) else f"{s.outcome}: {s.reason}"
             if text not in reasons:
                 reasons.append(text)
     return {
         "requests": total,
-        **{name: counts.get(name, 0) for name in OUTCOMES},
-        "correct_ratio": round(counts["correct"] / total, 3) if total else 0.0,
+        **{o.value: counts.get(o, 0) for o in Outcome},
+        "correct_ratio": round(counts[Outcome.CORRECT] / total, 3) if total else 0.0,
         "answered_ratio": (
-            round((counts["correct"] + counts["degraded"]) / total, 3) if total else 0.0
+            round((counts[Outcome.CORRECT] + counts[Outcome.DEGRADED]) / total, 3) if total else 0.0
         ),
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p95_ms": round(percentile(latencies, 0.95), 1),

@@ -33,7 +33,7 @@ def investigations_meet_slo(
 ) -> Figures:
     """Send `requests` real investigations and judge them against the SLO; raises only on bad input.
 
-    correct = complete with the catalogue's root cause; wrong = a confident other cause;
+    correct = complete with the reference case's root cause; wrong = a confident other cause;
     degraded / shed / error as in requests.csv. With `within_s` > 0, windows are retried until
     one is met or `within_s` has passed (how long the agent takes to come back after a fault).
     `profile` is the load tests' target profile (`reference` or `module:attr`).

@@ -1,50 +1,54 @@
-"""The toolbox fault API as the activities use it: one call, errors as ActivityFailed."""
+"""The toolbox fault API as the activities use it: the stack's client, errors as ActivityFailed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-import httpx
 from chaoslib.exceptions import ActivityFailed
 
 from experiments.activities import _local
-
-if TYPE_CHECKING:
-    from stampede.stack import StackState
+from faults.client import FaultApiError, FaultClient
+from stampede.stack import StackState
 
 TIMEOUT_S = 5.0
 
 
-def call(state: StackState, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """``method path`` on the toolbox with the stack's admin token; the JSON answer."""
+def client(state: StackState) -> FaultClient:
+    """The fault API client of the stack's toolbox (127.0.0.1 only), with its admin token."""
     url = _local.local_url(state.toolbox.url, "toolbox")
-    what = f"{method} {url}{path}"
-    try:
-        with _local.http_client(TIMEOUT_S) as client:
-            response = client.request(
-                method,
-                f"{url}{path}",
-                json=body,
-                headers={"Authorization": f"Bearer {state.admin_token}"},
-            )
-    except httpx.HTTPError as exc:
-        raise ActivityFailed(f"{what}: no answer ({type(exc).__name__}: {exc})") from exc
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise ActivityFailed(f"{what}: expected HTTP 200, got {response.status_code}: {detail}")
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise ActivityFailed(f"{what}: answer is not JSON: {response.text[:200]!r}") from exc
+    return FaultClient(url, state.admin_token, timeout_s=TIMEOUT_S)
 
 
-def active_faults(state: StackState) -> dict[str, Any]:
+@contextmanager
+def as_activity_failed() -> Iterator[None]:
+    """Turn a FaultApiError into Chaos Toolkit's ActivityFailed (same message)."""
+    try:
+        yield
+    except FaultApiError as exc:
+        raise ActivityFailed(str(exc)) from exc
+
+
+def active_faults(state: StackState) -> dict[str, dict[str, Any]]:
     """Target -> fault of every unexpired fault."""
-    answer = call(state, "GET", "/faults")
-    faults = answer.get("faults") if isinstance(answer, dict) else None
-    if not isinstance(faults, dict):
-        raise ActivityFailed(f"GET {state.toolbox.url}/faults: no 'faults' object in {answer!r}")
-    return faults
+    with as_activity_failed():
+        return client(state).active()
+
+
+def set_fault(state: StackState, target: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Set (replace) the fault on ``target``; the fault as the toolbox stored it."""
+    with as_activity_failed():
+        return client(state).set(target, spec)
+
+
+def clear_fault(state: StackState, target: str) -> list[str]:
+    """Clear the fault on ``target``; the targets that had one."""
+    with as_activity_failed():
+        return client(state).clear(target)
+
+
+def clear_all_faults(state: StackState) -> list[str]:
+    """Clear every fault; the targets that had one."""
+    with as_activity_failed():
+        return client(state).clear_all()

@@ -7,8 +7,6 @@ No ``from __future__ import annotations`` in activity modules: Chaos Toolkit's d
 the annotation objects, and string annotations would all be reported as "object".
 """
 
-from urllib.parse import quote
-
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
@@ -55,8 +53,7 @@ def inject_fault(
         "hallucinate": hallucinate,
         "ttl_s": ttl_s,
     }
-    answer = _api.call(state, "PUT", f"/faults/{quote(target, safe=':')}", body)
-    return answer if isinstance(answer, dict) else {"target": target, "answer": answer}
+    return _api.set_fault(state, target, body)
 
 
 def clear_fault(
@@ -67,8 +64,7 @@ def clear_fault(
 ) -> Figures:
     """Clear the fault on `target` (idempotent); raises if the toolbox refuses or is down."""
     state = _local.load(state_file, configuration)
-    answer = _api.call(state, "DELETE", f"/faults/{quote(target, safe=':')}")
-    return answer if isinstance(answer, dict) else {"cleared": answer}
+    return {"cleared": _api.clear_fault(state, target)}
 
 
 def clear_all_faults(
@@ -78,5 +74,4 @@ def clear_all_faults(
 ) -> Figures:
     """Clear every fault on the toolbox (idempotent); raises if the toolbox refuses or is down."""
     state = _local.load(state_file, configuration)
-    answer = _api.call(state, "DELETE", "/faults")
-    return answer if isinstance(answer, dict) else {"cleared": answer}
+    return {"cleared": _api.clear_all_faults(state)}

@@ -20,7 +20,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A redis-server for the whole session (tests that stop Redis use ``redis_server``)."""
+    """A redis-server for the whole session (tests that stop Redis start their own)."""
     port = procs.free_port()
     proc = procs.start_redis_server(port, tmp_path_factory.mktemp("agent-redis"))
     yield Server(f"redis://{procs.LOCALHOST}:{port}/0", port, proc)

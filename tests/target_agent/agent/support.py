@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from stampede import procs
@@ -75,8 +76,6 @@ async def clear_faults(toolbox: Server) -> None:
 
 def fresh_db(server: Server, db: int) -> str:
     """A Redis URL on database ``db``, emptied (no cached tool answers to fall back on)."""
-    import redis
-
     redis.Redis(host=procs.LOCALHOST, port=server.port, db=db).flushdb()
     return server.url.rsplit("/", 1)[0] + f"/{db}"
 
@@ -113,7 +112,7 @@ def spawn_agent(
     workers: int = 1,
     **env: str,
 ) -> tuple[procs.Proc, str]:
-    """The agent under uvicorn in its own process, as the local stack runs it; waits for /readyz."""
+    """The agent under uvicorn in its own process; waits for /readyz (stopped if it never is)."""
     port = procs.free_port()
     full_env = {
         "AGENT_TOOLBOX_URL": toolbox.url,
@@ -123,22 +122,13 @@ def spawn_agent(
     }
     if "prometheus_multiproc_dir" in env:
         full_env["PROMETHEUS_MULTIPROC_DIR"] = env["prometheus_multiproc_dir"]
-    proc = procs.spawn(
-        procs.python_cmd(
-            "-m",
-            "uvicorn",
-            "target_agent.agent.main:app",
-            "--host",
-            procs.LOCALHOST,
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-        ),
-        log,
-        env=full_env,
-    )
     url = f"http://{procs.LOCALHOST}:{port}"
-    procs.wait_http_ok(f"{url}/readyz", proc, timeout_s=60, what="agent")
+    cmd = procs.uvicorn_command(
+        "target_agent.agent.main:app",
+        "--host", procs.LOCALHOST,
+        "--port", str(port),
+        "--workers", str(workers),
+        "--no-access-log",
+    )  # fmt: skip
+    proc = procs.start(cmd, log, procs.http_ok(f"{url}/readyz"), "agent", 60, env=full_env)
     return proc, url

@@ -10,8 +10,9 @@ import anyio
 import httpx
 import pytest
 
+from faults.api import BAD_TOKEN
 from target_agent.toolbox.catalogue import by_service
-from target_agent.toolbox.deps import BAD_TOKEN, NO_TOKEN
+from target_agent.toolbox.deps import NO_TOKEN
 from tests.target_agent.toolbox.support import (
     ADMIN,
     make_settings,

@@ -7,15 +7,10 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from target_agent.toolbox.faults import (
-    FAULT_TARGETS,
-    FaultSpec,
-    FaultStore,
-    InvalidFault,
-    TokenBucket,
-    UnknownTarget,
-)
-from target_agent.toolbox.injection import FaultInjector, InjectedFault
+from faults.inject import FaultInjector, InjectedFault
+from faults.model import FaultSpec, InvalidFault, UnknownTarget
+from faults.store import FaultStore, TokenBucket
+from target_agent.toolbox.targets import FAULT_TARGETS, fault_store
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +30,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(clock: FakeClock) -> FaultStore:
-    return FaultStore(max_ttl_s=900, clock=clock, wall=lambda: 5_000.0)
+    return fault_store(max_ttl_s=900, clock=clock, wall=lambda: 5_000.0)
 
 
 def test_targets_are_llm_tools_and_each_tool() -> None:

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from faults.model import FaultSpec
 from target_agent.toolbox.catalogue import ALERT_TYPES, TOOLS, catalogue
-from target_agent.toolbox.faults import FAULT_TARGETS, FaultSpec
+from target_agent.toolbox.targets import FAULT_TARGETS
 from tests.target_agent.toolbox.support import ADMIN
 
 pytestmark = pytest.mark.anyio
@@ -53,6 +54,30 @@ fault_values = {
     "lie": st.booleans() | json_values,
     "hallucinate": st.booleans() | json_values,
     "ttl_s": st.floats(0, 2_000, allow_nan=False) | json_values,
+    "retry_after_format": st.sampled_from(["seconds", "http-date", "date"]) | json_values,
+    "reset": st.booleans() | json_values,
+    "latency_dist": st.sampled_from(["fixed", "uniform", "lognormal", "pareto"]) | json_values,
+    "jitter_sigma": st.floats(-1, 5, allow_nan=False) | json_values,
+    "rate_limit_tpm": st.none() | st.floats(-1, 2e8, allow_nan=False) | json_values,
+    "corrupt_body": st.sampled_from([None, "truncate", "malformed", "x"]) | json_values,
+    "json_rules": st.lists(
+        st.fixed_dictionaries(
+            {"path": st.sampled_from(["$", "$.a[0]", '$["b"][*]', "$..x", "a"]) | st.text()},
+            optional={"value": json_values, "op": st.sampled_from(["set", "replace", "del"])},
+        )
+        | json_values,
+        max_size=3,
+    )
+    | json_values,
+    "llm_content": st.none() | st.text(max_size=20) | json_values,
+    "llm_tool_arguments": st.none()
+    | st.dictionaries(st.text(max_size=4), json_values)
+    | json_values,
+    "llm_tool_name": st.none() | st.sampled_from(TOOLS) | json_values,
+    "stream_first_token_ms": st.floats(-1, 200_000, allow_nan=False) | json_values,
+    "stream_token_ms": st.floats(-1, 20_000, allow_nan=False) | json_values,
+    "stream_cut_after": st.none() | st.integers(-2, 2_000_000) | json_values,
+    "stream_malformed_chunk": st.none() | st.integers(-2, 2_000_000) | json_values,
 }
 assert set(fault_values) == set(FaultSpec.model_fields)
 fault_bodies = st.fixed_dictionaries({}, optional=fault_values) | json_values

@@ -173,13 +173,33 @@ async def test_planner_without_a_usable_alert_answers_in_text(
     assert choice["message"]["content"].startswith(reason)
 
 
-async def test_streaming_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/v1/chat/completions",
-        json={"model": "m", "stream": True, "messages": [user_turn(INCIDENTS[0])]},
-    )
-    assert response.status_code == 400
-    assert response.json()["error"]["message"] == "streaming not supported: send stream=false"
+async def test_streaming_rebuilds_the_same_completion(client: httpx.AsyncClient) -> None:
+    """``stream: true`` answers OpenAI chunks that add up to the non-streamed answer, with
+    ``usage`` in the last chunk and ``[DONE]`` at the end."""
+    request = {"model": "m", "messages": [user_turn(INCIDENTS[0])]}
+    whole = await chat(client, request["messages"])
+    response = await client.post("/v1/chat/completions", json={**request, "stream": True})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = [line[6:] for line in response.text.split("\n\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(event) for event in events[:-1]]
+    assert {chunk["object"] for chunk in chunks} == {"chat.completion.chunk"}
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"] == whole["usage"]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
+    arguments: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for chunk in chunks[:-1]:
+        for call in chunk["choices"][0]["delta"].get("tool_calls", []):
+            names.setdefault(call["index"], call["function"].get("name", ""))
+            arguments[call["index"]] = (
+                arguments.get(call["index"], "") + call["function"]["arguments"]
+            )
+    expected = whole["choices"][0]["message"]["tool_calls"]
+    assert [names[i] for i in sorted(names)] == [c["function"]["name"] for c in expected]
+    assert [arguments[i] for i in sorted(arguments)] == [
+        c["function"]["arguments"] for c in expected
+    ]
 
 
 async def test_models_lists_the_simulated_model(client: httpx.AsyncClient) -> None:

@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from target_agent.toolbox.faults import CALL_TARGETS
 from target_agent.toolbox.metrics import RESULTS
+from target_agent.toolbox.targets import CALL_TARGETS
 from tests.target_agent.toolbox.support import ADMIN, calls_total, set_fault
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,316 @@
+"""Forwarding one call to its upstream, streaming both ways, with the fault in force applied.
+
+Per call: the pre-call faults (``faults.inject``: rate limits, hang, latency, reset, error) run
+before anything is sent upstream; then the request goes out on a pooled ``httpx.AsyncClient``
+(small bodies in one piece, larger or chunked ones streamed from ``receive``), and the answer
+comes back one of three ways:
+
+* **pass-through** (no fault, or none that touches the answer): status, headers and the raw
+  bytes as they arrive (``aiter_raw``), one ASGI message per upstream read — byte-identical,
+  chunk timing kept, content encoding untouched;
+* **stream shaping** (an SSE answer and a spec that ``shapes_stream``): ``faults.stream.shape``;
+  a cut closes the client's connection mid-answer;
+* **whole body** (a JSON answer and a spec that ``needs_body``): read, usage charged to the
+  token budget, JSON rules / LLM rewrites / corruption applied to 2xx answers, re-sent with its
+  new length.
+
+Hop-by-hop headers are not forwarded; ``Host`` is the upstream's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from faults.asgi import abort, disconnect_probe
+from faults.content import apply_rules, corrupt, rewrite_completion, usage_tokens
+from faults.inject import FaultInjector, InjectedFault, InjectedReset
+from faults.model import FaultSpec
+from faults.store import ActiveFault, FaultStore
+from faults.stream import StreamCut, StreamReport, shape
+from stampede.proxy.metrics import ProxyMetrics
+from stampede.proxy.upstreams import RouteError, Routes, Upstream
+
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+#: Request bodies up to this size (by Content-Length) are read in one piece, larger streamed.
+SMALL_BODY = 65_536
+
+
+@dataclass
+class Proxy:
+    """The proxy's runtime: routes, fault store and injector, metrics, the pooled client."""
+
+    routes: Routes
+    store: FaultStore
+    injector: FaultInjector
+    metrics: ProxyMetrics
+    client: httpx.AsyncClient
+
+
+def _dropped(headers: Headers, extra: frozenset[bytes]) -> frozenset[bytes]:
+    named = {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == b"connection"
+        for token in value.split(b",")
+    }
+    return HOP_BY_HOP | extra | frozenset(named)
+
+
+def request_headers(headers: Headers, upstream: Upstream) -> Headers:
+    """The client's headers minus hop-by-hop ones, with the upstream's ``Host``."""
+    drop = _dropped(headers, frozenset({b"host"}))
+    kept = [(name, value) for name, value in headers if name.lower() not in drop]
+    return [(b"host", upstream.base.netloc), *kept]
+
+
+def response_headers(response: httpx.Response, rewritten: bool = False) -> Headers:
+    """The upstream's headers for the client (lower-case names, as ASGI wants)."""
+    raw = [(name.lower(), value) for name, value in response.headers.raw]
+    extra = frozenset({b"content-length", b"content-encoding"}) if rewritten else frozenset()
+    drop = _dropped(raw, extra)
+    return [(name, value) for name, value in raw if name not in drop]
+
+
+async def send_body(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def error_body(upstream: Upstream, status: int, message: str) -> bytes:
+    """An error in the upstream's language: OpenAI's shape for the LLM, ``detail`` for tools."""
+    if not upstream.is_llm:
+        return json.dumps({"detail": message}).encode()
+    if status == 429:
+        kind, code = "rate_limit_error", "rate_limit_exceeded"
+    elif status >= 500:
+        kind, code = "server_error", f"http_{status}"
+    else:
+        kind, code = "invalid_request_error", f"http_{status}"
+    error = {"message": message, "type": kind, "param": None, "code": code}
+    return json.dumps({"error": error}).encode()
+
+
+async def send_error(
+    send: Send, upstream: Upstream, status: int, message: str, extra: dict[str, str] | None = None
+) -> None:
+    headers = [(b"content-type", b"application/json")]
+    headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+    await send_body(send, status, headers, error_body(upstream, status, message))
+
+
+async def _streamed(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise httpx.ReadError("client disconnected while sending its body")
+        if message.get("body"):
+            yield message["body"]
+        if not message.get("more_body", False):
+            return
+
+
+async def request_body(
+    scope: dict[str, Any], receive: Receive
+) -> bytes | AsyncIterator[bytes] | None:
+    """The client's body: None without one, bytes when small and sized, else a stream."""
+    length, chunked = None, False
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit():
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = True
+    if length is None and not chunked:
+        return None
+    if length is None or length > SMALL_BODY:
+        return _streamed(receive)
+    return b"".join([chunk async for chunk in _streamed(receive)])
+
+
+def pre_kinds(spec: FaultSpec) -> list[str]:
+    return ["latency"] if spec.latency_ms > 0 or spec.jitter_ms > 0 else []
+
+
+async def inject(
+    proxy: Proxy, upstream: Upstream, receive: Receive, send: Send
+) -> tuple[ActiveFault | None, bool]:
+    """Apply the pre-call faults; (fault in force, answered already)."""
+    if proxy.store.effective(upstream.target) is None:
+        return None, False
+    started = time.monotonic()
+    target = upstream.target
+    try:
+        fault = await proxy.injector.apply(target, disconnect_probe(receive))
+    except InjectedFault as exc:
+        await send_error(send, upstream, exc.status, exc.message, exc.headers)
+        proxy.metrics.record(target, exc.result, [exc.result])
+        return None, True
+    except InjectedReset as exc:
+        await abort(receive, str(exc))
+        proxy.metrics.record(target, exc.result, [exc.result])
+        return None, True
+    finally:
+        proxy.metrics.delay.labels(target).observe(time.monotonic() - started)
+    return fault, False
+
+
+async def handle(
+    proxy: Proxy, upstream: Upstream, rest: str, scope: dict[str, Any], receive: Receive, send: Send
+) -> None:
+    """Forward one call to ``upstream`` (``rest``: the path after the route prefix)."""
+    target = upstream.target
+    fault, answered = await inject(proxy, upstream, receive, send)
+    if answered:
+        return
+    try:
+        url = upstream.url(rest, scope.get("query_string", b""))
+    except RouteError as exc:
+        await send_error(send, upstream, exc.status, exc.message)
+        return
+    request = proxy.client.build_request(
+        scope["method"],
+        url,
+        headers=request_headers(scope["headers"], upstream),
+        content=await request_body(scope, receive),
+    )
+    try:
+        response = await proxy.client.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        status = 504 if isinstance(exc, httpx.TimeoutException) else 502
+        message = f"upstream {target} ({upstream.base}) failed: {type(exc).__name__}"
+        await send_error(send, upstream, status, message)
+        proxy.metrics.record(target, "upstream_error")
+        return
+    try:
+        result, kinds = await relay(proxy, upstream, fault, response, receive, send)
+    finally:
+        await response.aclose()
+    if fault is not None:
+        kinds = [*pre_kinds(fault.spec), *kinds]
+    proxy.metrics.record(target, result, kinds)
+
+
+async def relay(
+    proxy: Proxy,
+    upstream: Upstream,
+    fault: ActiveFault | None,
+    response: httpx.Response,
+    receive: Receive,
+    send: Send,
+) -> tuple[str, list[str]]:
+    """Send the upstream's answer on, the way the fault needs; (result, fault kinds)."""
+    sse = response.headers.get("content-type", "").startswith("text/event-stream")
+    if fault is not None and sse and fault.spec.shapes_stream:
+        return await shaped(proxy, fault, response, receive, send)
+    if fault is not None and not sse and fault.spec.needs_body:
+        return await whole(proxy, upstream, fault, response, send)
+    return await passthrough(response, receive, send), []
+
+
+async def _watch(receive: Receive) -> None:
+    """Return when the client disconnects (the request body is consumed already)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def passthrough(response: httpx.Response, receive: Receive, send: Send) -> str:
+    """Raw bytes as they arrive; an upstream that breaks off breaks the client's answer too."""
+    start = {"type": "http.response.start", "status": response.status_code}
+    await send({**start, "headers": response_headers(response)})
+    sized = "content-length" in response.headers
+    watcher = None if sized else asyncio.ensure_future(_watch(receive))
+    try:
+        async for chunk in response.aiter_raw():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if watcher is not None and watcher.done():
+                return "ok"
+    except httpx.HTTPError as exc:
+        await abort(receive, f"upstream broke off: {type(exc).__name__}", rst=False)
+        return "upstream_error"
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    return "ok"
+
+
+async def shaped(
+    proxy: Proxy, fault: ActiveFault, response: httpx.Response, receive: Receive, send: Send
+) -> tuple[str, list[str]]:
+    """An SSE answer with the stream faults applied (decoded bytes, re-cut into events)."""
+    spec, report = fault.spec, StreamReport()
+    start = {"type": "http.response.start", "status": response.status_code}
+    await send({**start, "headers": response_headers(response, rewritten=True)})
+    kinds = ["stream_slow"] if spec.stream_first_token_ms or spec.stream_token_ms else []
+    try:
+        async for event in shape(response.aiter_bytes(), spec, report):
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+    except StreamCut as exc:
+        await abort(receive, str(exc), rst=False)
+        return "stream_cut", [*kinds, "stream_cut"]
+    except httpx.HTTPError as exc:
+        await abort(receive, f"upstream broke off: {type(exc).__name__}", rst=False)
+        return "upstream_error", kinds
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    proxy.injector.charge(fault, report.tokens)
+    if report.result != "ok":
+        kinds.append(report.result)
+    return report.result, kinds
+
+
+def rewrite_body(raw: bytes, upstream: Upstream, spec: FaultSpec) -> tuple[bytes, int, Any]:
+    """(body, values changed, parsed JSON or None) after the JSON rules and LLM rewrites."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return raw, 0, None
+    changed = 0
+    if spec.json_rules:
+        document, changed = apply_rules(document, spec.json_rules)
+    if spec.rewrites_llm and upstream.is_llm:
+        changed += rewrite_completion(document, spec)
+    if changed:
+        raw = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return raw, changed, document
+
+
+async def whole(
+    proxy: Proxy, upstream: Upstream, fault: ActiveFault, response: httpx.Response, send: Send
+) -> tuple[str, list[str]]:
+    """A JSON answer read whole, charged, rewritten or corrupted (2xx only), sent on."""
+    spec = fault.spec
+    raw = await response.aread()
+    result, kinds = "ok", []
+    if response.is_success:
+        raw, changed, document = rewrite_body(raw, upstream, spec)
+        proxy.injector.charge(fault, usage_tokens(document))
+        if changed:
+            result, kinds = "rewritten", ["rewritten"]
+        if spec.corrupt_body is not None:
+            raw, result, kinds = corrupt(raw, spec.corrupt_body), "corrupt", [*kinds, "corrupt"]
+    await send_body(send, response.status_code, response_headers(response, rewritten=True), raw)
+    return result, kinds

@@ -1,0 +1,134 @@
+"""Starting each component of the stack through the process layer (`stampede.procs`).
+
+Redis and the toolbox are started by the very functions the tests use (`procs.start_redis_server`;
+`procs.spawn_toolbox`, which `procs.start_toolbox` wraps), with the stack's log paths and its
+`MARKER_ENV` marker. Redis answers PING within milliseconds, so it is waited for at once; the
+toolbox and the agent (spawned on our own listening socket) import for seconds, so they start
+side by side and `stampede.stack.health.wait` waits for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from stampede import procs
+from stampede.errors import HarnessError
+from stampede.stack.config import StackConfig
+from stampede.stack.state import MARKER_ENV, AgentState, Draft, RedisState, ToolboxState
+
+
+def pick_port(name: str, wanted: int) -> int:
+    """``wanted`` if it is free (HarnessError if taken), any free port for 0."""
+    if not wanted:
+        return procs.free_port()
+    if not procs.port_is_free(wanted):
+        raise HarnessError(f"{name} port {wanted} on {procs.LOCALHOST} is already in use")
+    return wanted
+
+
+def _logs(draft: Draft) -> Path:
+    return draft.path.parent / "logs"
+
+
+def start_redis(
+    draft: Draft, port: int, timeout_s: float, executable: str | None = None
+) -> RedisState:
+    """Start the stack's redis-server on ``port`` and wait until it answers PING."""
+    exe = executable or procs.redis_executable()
+    proc = procs.start_redis_server(
+        port,
+        draft.path.parent / "redis",
+        timeout_s=timeout_s,
+        log=_logs(draft) / "redis.log",
+        env={MARKER_ENV: draft.stack_marker()},
+        executable=exe,
+    )
+    host = procs.LOCALHOST
+    return RedisState(
+        pid=proc.pid,
+        create_time=proc.create_time,
+        host=host,
+        port=port,
+        url=f"redis://{host}:{port}/0",
+        executable=exe,
+        log=proc.log,
+    )
+
+
+def _uvicorn_options(config: StackConfig) -> list[str]:
+    return [
+        "--loop", config.loop,
+        "--timeout-graceful-shutdown", str(config.graceful_shutdown_s),
+        "--no-access-log",
+        "--log-level", "info",
+    ]  # fmt: skip
+
+
+def spawn_toolbox(draft: Draft, port: int, config: StackConfig) -> ToolboxState:
+    """Spawn the stack's toolbox on ``port``; `health.wait` waits for it with the agent."""
+    proc = procs.spawn_toolbox(
+        port,
+        _logs(draft) / "toolbox.log",
+        draft.admin_token,
+        *_uvicorn_options(config),
+        env={MARKER_ENV: draft.stack_marker()},
+    )
+    url = f"http://{procs.LOCALHOST}:{port}"
+    return ToolboxState(
+        pid=proc.pid, create_time=proc.create_time, port=port, url=url, log=proc.log
+    )
+
+
+def agent_env(
+    config: StackConfig, redis: RedisState, toolbox: ToolboxState, prom_dir: Path
+) -> dict[str, str]:
+    """The agent's environment: where Redis, the toolbox and the LLM are, plus ``config.env``."""
+    env = {
+        "AGENT_TOOLBOX_URL": toolbox.url,
+        "AGENT_REDIS_URL": redis.url,
+        "AGENT_LLM_BASE_URL": config.llm_base_url or f"{toolbox.url}/v1",
+        "AGENT_WEAKNESS": config.weakness or "",
+        "AGENT_REPLICA": config.replica,
+        "PROMETHEUS_MULTIPROC_DIR": str(prom_dir),
+    }
+    env.update(config.env)
+    return env
+
+
+def spawn_agent(draft: Draft, config: StackConfig, env: Mapping[str, str]) -> AgentState:
+    """Spawn the agent's uvicorn master with ``config.workers`` workers (not waited for)."""
+    # Our own listening socket with TCP_NODELAY, handed over with --fd: see procs.listen_socket.
+    sock = procs.listen_socket(config.agent_port)
+    try:
+        port = int(sock.getsockname()[1])
+        fd = sock.fileno()
+        cmd = procs.uvicorn_command(
+            config.agent_app,
+            "--fd", str(fd),
+            "--workers", str(config.workers),
+            # A replacement worker imports the whole agent before it answers uvicorn's health
+            # check; under load on 2 cores that takes longer than uvicorn's default 5 s, and a
+            # SIGHUP rolling restart is then aborted ("New child process ... was not ready in
+            # time"). The same timeout bounds the liveness ping of a hung worker.
+            "--timeout-worker-healthcheck", "30",
+            *_uvicorn_options(config),
+        )  # fmt: skip
+        proc = procs.spawn(
+            cmd,
+            _logs(draft) / "agent.log",
+            env={**env, MARKER_ENV: draft.stack_marker()},
+            pass_fds=[fd],
+        )
+    finally:
+        sock.close()
+    return AgentState(
+        pid=proc.pid,
+        create_time=proc.create_time,
+        port=port,
+        url=f"http://{procs.LOCALHOST}:{port}",
+        workers=config.workers,
+        weakness=env.get("AGENT_WEAKNESS") or None,
+        env=dict(env),
+        log=proc.log,
+    )

@@ -1,0 +1,151 @@
+"""The ``local`` target: the stack of processes of ``stampede.stack`` on this machine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from stampede import stack
+from stampede.errors import HarnessError, StampedeError
+from stampede.targets._heal import clear_left_faults
+from stampede.targets._reference import reference_alerts
+from stampede.targets.base import (
+    Capabilities,
+    FaultEndpoint,
+    MetricsSource,
+    Sample,
+    Say,
+    TargetInfo,
+    TargetStatus,
+)
+
+
+class LocalTarget:
+    """The local stack (`stampede.stack`): reuse a healthy one, else (re)start it."""
+
+    name = "local"
+    capabilities = Capabilities(
+        counts_replicas=False,
+        counts_workers=True,
+        counts_lost_records=True,
+        starts_agent=True,
+    )
+
+    def __init__(self, state_dir: Path, weakness: str | None) -> None:
+        self.state_dir = state_dir
+        self.weakness = weakness
+        self.state_file = state_dir / "stack.json"
+        self._state: stack.StackState | None = None
+        self._raw: dict[str, Any] = {}
+        self.started_by_us = False
+
+    # -- up / down / status
+    def _read_raw(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _health_problem(self) -> str | None:
+        """None when every component of the recorded stack is ready, else what is not."""
+        try:
+            report = stack.status(self.state_dir)
+        except StampedeError as exc:
+            return str(exc)
+        down = [name for name, row in report["components"].items() if not row.get("ready")]
+        return f"not ready: {', '.join(down)}" if down else None
+
+    def status(self) -> TargetStatus:
+        """Whether the recorded stack runs and every component is ready."""
+        if self._read_raw() is None:
+            return TargetStatus(False, f"no local stack in {self.state_dir}")
+        problem = self._health_problem()
+        return TargetStatus(problem is None, problem, {"state_file": str(self.state_file)})
+
+    def _plan(self, say: Say) -> tuple[str, stack.StackConfig]:
+        """What ``up`` must do: reuse, start or restart (and with which config)."""
+        raw = self._read_raw()
+        config = stack.StackConfig(state_dir=self.state_dir, weakness=self.weakness)
+        wanted = self.weakness or "none"
+        if raw is None:
+            say(f"starting the local stack in {self.state_dir} (weakness {wanted})")
+            return "started", config
+        problem = self._health_problem()
+        running = (raw.get("agent") or {}).get("weakness") or None
+        if problem is None and running == self.weakness:
+            return "reused", config
+        why = problem or f"weakness {running or 'none'} -> {wanted}"
+        say(f"stack in {self.state_dir}: {why}; restarting it (weakness {wanted})")
+        return f"restarted ({why})", replace(config, restart=True)
+
+    def up(self, say: Say) -> TargetInfo:
+        """Reuse a healthy stack with the wanted weakness, else (re)start it."""
+        action, config = self._plan(say)
+        if action != "reused":
+            stack.up(config)
+            self.started_by_us = True
+        self._state = stack.load_state(self.state_file)
+        raw = self._read_raw() or {}
+        self._raw = raw
+        agent = raw["agent"]
+        return TargetInfo(
+            agent_url=str(agent["url"]).rstrip("/"),
+            weakness=agent.get("weakness") or None,
+            action=action,
+            details={
+                "state_file": str(self.state_file),
+                "workers": agent.get("workers"),
+                "toolbox_url": raw["toolbox"]["url"],
+                "redis_url": raw["redis"]["url"],
+            },
+        )
+
+    def down(self, say: Say) -> None:
+        """Stop the local stack."""
+        say(f"stopping the local stack in {self.state_dir}")
+        stack.down(self.state_dir)
+
+    # -- during the run
+    def chaos_env(self) -> dict[str, str]:
+        """The state file experiments/local/*.json act on."""
+        return {"STAMPEDE_STACK_STATE": str(self.state_file.resolve())}
+
+    def metrics_sources(self) -> list[MetricsSource]:
+        """The agent's /metrics."""
+        return [MetricsSource("agent", f"{str(self._raw['agent']['url']).rstrip('/')}/metrics")]
+
+    def fetch_metrics(self) -> str:
+        """The agent's Prometheus text; raises on failure."""
+        return self.metrics_sources()[0].fetch()
+
+    def extra_samples(self) -> list[Sample]:
+        """The number of live agent workers."""
+        if self._state is None:
+            raise HarnessError("local target: extra_samples() called before up()")
+        return [("workers_alive", "", float(len(stack.agent_worker_pids(self._state))))]
+
+    def fault_endpoints(self) -> list[FaultEndpoint]:
+        """The toolbox's fault API with the stack's admin token (none before ``up``)."""
+        toolbox = (self._raw.get("toolbox") or {}).get("url")
+        if not toolbox:
+            return []
+        return [FaultEndpoint("toolbox", str(toolbox), str(self._raw.get("admin_token", "")))]
+
+    def probe_alerts(self) -> list[dict[str, Any]]:
+        """The reference agent's alerts."""
+        return reference_alerts()
+
+    def heal(self) -> list[str]:
+        """Clear toolbox faults and bring Redis back if an interrupted experiment left them."""
+        done = clear_left_faults(self.fault_endpoints())
+        try:
+            redis_row = stack.status(self.state_dir)["components"]["redis"]
+            if not redis_row.get("ready"):
+                stack.start_redis(stack.load_state(self.state_file))
+                done.append("restarted redis left stopped")
+        except StampedeError as exc:
+            done.append(f"could not check or restart redis: {exc}")
+        return done

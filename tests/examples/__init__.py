@@ -1,0 +1,1 @@
+"""Tests of the example agents in examples/ (real processes)."""

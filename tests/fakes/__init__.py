@@ -1,0 +1,1 @@
+"""Fake agents for measurement tests: real HTTP apps driven through declarative profiles."""
