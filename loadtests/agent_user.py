@@ -44,6 +44,7 @@ from loadtests.profile import (
     RequestSpec,
     TargetProfile,
     Verdict,
+    case_picker,
     load_case_set,
     load_profile,
 )
@@ -114,8 +115,7 @@ class AgentUser(FastHttpUser):
         self.profile = _profile(self.settings.profile)
         self.cases: tuple[Case, ...] = _cases(self.settings.cases)
         index = getattr(environment.runner, "worker_index", 0)
-        weights = [case.weight for case in self.cases]
-        self._weights = list(itertools.accumulate(weights)) if len(set(weights)) > 1 else None
+        self._pick = case_picker(self.cases)
         self.rng = random.Random(f"{self.settings.seed}:{index}:{next(self._numbers)}")
         self.recent_ids: deque[str] = deque(maxlen=self.recent_ids_kept)
         self._in_flight = Group()
@@ -126,10 +126,8 @@ class AgentUser(FastHttpUser):
     # -- the protocol ----------------------------------------------------------------------
 
     def pick_case(self) -> Case:
-        """A case drawn with the user's RNG: uniform, or by ``weight`` when weights differ."""
-        if self._weights is None:
-            return self.rng.choice(self.cases)
-        return self.rng.choices(self.cases, cum_weights=self._weights)[0]
+        """A case drawn with the user's RNG, by weight (uniform when the weights are equal)."""
+        return self._pick(self.rng)
 
     def investigate_incident(self) -> Verdict:
         """Put a random case to the agent and judge the answer against its expectation."""

@@ -21,8 +21,10 @@ Exceptions::
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -294,6 +296,21 @@ def load_case_set(path: str = "") -> tuple[Case, ...]:
     Raises :class:`~stampede.errors.InputError` naming the file, the line and the field.
     """
     return load_cases(path) if path else reference_cases()
+
+
+def case_picker(cases: Sequence[Case]) -> Callable[[random.Random], Case]:
+    """A function drawing one case with the given RNG, by ``weight``.
+
+    Equal weights draw with ``rng.choice``: the same sequence for a seed as before cases had
+    weights, so seeded runs of the reference cases stay reproducible.
+    """
+    pool = tuple(cases)
+    if not pool:
+        raise ValueError("no cases to draw from")
+    if len({case.weight for case in pool}) == 1:
+        return lambda rng: rng.choice(pool)
+    cumulative = list(itertools.accumulate(case.weight for case in pool))
+    return lambda rng: rng.choices(pool, cum_weights=cumulative)[0]
 
 
 #: Profiles selectable by name; anything else is a ``module:attr`` path.

@@ -19,7 +19,6 @@ import typer
 import uvicorn
 
 from stampede import procs
-from stampede.errors import HarnessError
 from stampede.proxy.app import create_app
 from stampede.proxy.config import ProxyConfig, load_config, parse_listen, parse_upstream
 
@@ -46,10 +45,7 @@ def _overrides(
 
 def serve(config: ProxyConfig, log_level: str = "info") -> None:
     """Run the proxy until SIGINT/SIGTERM on a socket opened here (a taken port: exit 2)."""
-    try:
-        sock = procs.listen_socket(config.port, config.host)
-    except OSError as exc:
-        raise HarnessError(f"listen: cannot bind {config.host}:{config.port}: {exc}") from exc
+    sock = procs.listen_socket(config.port, config.host)  # HarnessError when taken
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
@@ -63,7 +59,12 @@ def serve(config: ProxyConfig, log_level: str = "info") -> None:
             timeout_graceful_shutdown=5,
         )
     )
-    logging.getLogger("stampede.proxy").setLevel(log_level.upper())
+    log = logging.getLogger("stampede.proxy")
+    log.setLevel(log_level.upper())
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("stampede proxy: %(message)s"))
+        log.addHandler(handler)
     server.run(sockets=[sock])
 
 

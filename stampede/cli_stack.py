@@ -82,6 +82,10 @@ def up(
     agent_port: Annotated[int, typer.Option(help="0 = any free port.")] = 0,
     toolbox_port: Annotated[int, typer.Option(help="0 = any free port.")] = 0,
     redis_port: Annotated[int, typer.Option(help="0 = any free port.")] = 0,
+    proxy: Annotated[
+        bool, typer.Option("--proxy", help="Put the fault proxy between agent and toolbox.")
+    ] = False,
+    proxy_port: Annotated[int, typer.Option(help="0 = any free port (with --proxy).")] = 0,
     weakness: Annotated[
         str, typer.Option(help=f"Turn off one agent mechanism: {', '.join(stack.WEAKNESSES)}.")
     ] = "",
@@ -103,7 +107,7 @@ def up(
     ] = stack.AGENT_APP,
     restart: Annotated[bool, typer.Option(help="Replace a running stack.")] = False,
 ) -> None:
-    """Start Redis, the toolbox and the agent on 127.0.0.1 and wait until they serve."""
+    """Start Redis, the toolbox, the fault proxy (--proxy) and the agent; wait until they serve."""
     _log_to_stderr()
     config = stack.StackConfig(
         state_dir=state_dir or stack.default_state_dir(),
@@ -111,6 +115,8 @@ def up(
         agent_port=agent_port,
         toolbox_port=toolbox_port,
         redis_port=redis_port,
+        proxy=proxy,
+        proxy_port=proxy_port,
         weakness=weakness or None,
         env=_parse_env(env or []),
         replica=replica,

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     llm_stream: bool = False
     llm_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     tools_url: str = "http://127.0.0.1:8302"
+    #: per-tool base URLs, JSON: {"get_oncall": "http://127.0.0.1:8200/tools/get_oncall"}
+    tool_urls: dict[str, str] = {}
     tool_timeout_s: Annotated[float, Field(gt=0)] = 2.0
     tool_retries: Annotated[int, Field(ge=0)] = 1
     breaker_failures: Annotated[int, Field(ge=1)] = 5
@@ -167,10 +169,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     client = ToolClient(
         http,
         metrics,
-        settings.tool_retries,
-        0.05,
-        settings.breaker_failures,
-        settings.breaker_reset_s,
+        retries=settings.tool_retries,
+        breaker_failures=settings.breaker_failures,
+        breaker_reset_s=settings.breaker_reset_s,
+        urls=dict(settings.tool_urls),
     )
     replica = settings.replica or f"{socket.gethostname()}-{os.getpid()}"
     app.state.helpdesk = State(

@@ -59,7 +59,7 @@ class ToolOutcome:
 
 @dataclass
 class ToolClient:
-    """Calls ``POST {tools_url}/tools/<name>`` with the resilience policy above."""
+    """Calls ``POST {tools_url}/tools/<name>`` (or ``{urls[name]}/tools/<name>``) as above."""
 
     http: httpx.AsyncClient
     metrics: HelpdeskMetrics
@@ -67,6 +67,8 @@ class ToolClient:
     backoff_s: float = 0.05
     breaker_failures: int = 5
     breaker_reset_s: float = 5.0
+    #: per-tool base URLs overriding the client's (e.g. one fault-proxy upstream per tool)
+    urls: dict[str, str] = field(default_factory=dict)
     breakers: dict[str, Breaker] = field(default_factory=dict)
 
     def breaker(self, tool: str) -> Breaker:
@@ -99,7 +101,8 @@ class ToolClient:
 
     async def _once(self, tool: str, payload: dict[str, Any]) -> ToolOutcome:
         try:
-            response = await self.http.post(f"/tools/{tool}", json=payload)
+            base = self.urls.get(tool, "").rstrip("/")
+            response = await self.http.post(f"{base}/tools/{tool}", json=payload)
         except httpx.HTTPError as exc:
             return ToolOutcome(None, f"{tool} failed: {type(exc).__name__}")
         if response.status_code == 404:

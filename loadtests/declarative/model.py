@@ -318,11 +318,11 @@ def _first_error(exc: ValidationError, name: str, root: yaml.Node | None) -> str
 
 
 def _is_union_tag(part: Any) -> bool:
-    """pydantic puts the union member's name in ``loc`` (``str``, ``HeaderSource``...)."""
+    """pydantic puts a union member's tag in ``loc`` (``str``, ``list[...]``, ``function-...``)."""
     return isinstance(part, str) and (
-        part in ("str", "int", "float", "bool", "list", "dict", "json-or-python[json=any]")
-        or part[:1].isupper()
-        or part.startswith(("function-after", "constrained-str", "json-or-python"))
+        part in ("str", "int", "float", "bool", "none")
+        or "[" in part
+        or part.startswith(("function-", "constrained-", "json-or-python"))
     )
 
 

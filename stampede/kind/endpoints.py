@@ -41,11 +41,17 @@ def endpoints(name: str = CLUSTER_NAME, config: Path = KIND_CONFIG) -> Endpoints
 
 
 def chaos_env(found: Endpoints) -> dict[str, str]:
-    """Environment for Chaos Toolkit runs of experiments/kind/*.json (read by their config)."""
+    """Environment for Chaos Toolkit runs of experiments/kind/*.json (read by their config).
+
+    ``STAMPEDE_FAULT_API_URL`` / ``_TOKEN`` (the toolbox's here) are where the generic fault
+    activities (``experiments.activities.toolbox``) send faults on every target.
+    """
     return {
         "KUBERNETES_CONTEXT": found.context,  # chaosk8s and the context guard both use it
         "STAMPEDE_NAMESPACE": found.namespace,
         "STAMPEDE_AGENT_URL": found.agent_url,
         "STAMPEDE_TOOLBOX_URL": found.toolbox_url,
         "STAMPEDE_TOOLBOX_TOKEN": found.toolbox_token,
+        "STAMPEDE_FAULT_API_URL": found.toolbox_url,
+        "STAMPEDE_FAULT_API_TOKEN": found.toolbox_token,
     }

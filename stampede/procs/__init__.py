@@ -12,7 +12,8 @@ is a plain ``subprocess.run``: nothing of it is left to find or stop.)
 - `stampede.procs.net`          free ports, the agent's listening socket, `http_status`
 - `stampede.procs.redis_server` the redis-server command line, `redis_ping`,
                                 `start_redis_server`
-- `stampede.procs.services`     uvicorn command lines, `spawn_toolbox`, `start_toolbox`
+- `stampede.procs.services`     uvicorn command lines, `spawn_toolbox`, `start_toolbox`,
+                                `spawn_proxy` (the fault proxy, `stampede proxy`)
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ from stampede.procs.redis_server import (
     start_redis_server,
 )
 from stampede.procs.services import (
+    PROXY_TOKEN_ENV,
     TOOLBOX_APP,
+    proxy_command,
+    proxy_ready,
+    spawn_proxy,
     spawn_toolbox,
     start_toolbox,
     toolbox_command,
@@ -46,6 +51,7 @@ from stampede.procs.services import (
 
 __all__ = [
     "LOCALHOST",
+    "PROXY_TOKEN_ENV",
     "TOOLBOX_APP",
     "Child",
     "Probe",
@@ -56,6 +62,8 @@ __all__ = [
     "http_status",
     "listen_socket",
     "port_is_free",
+    "proxy_command",
+    "proxy_ready",
     "python_cmd",
     "redis_answers",
     "redis_command",
@@ -64,6 +72,7 @@ __all__ = [
     "redis_version",
     "spawn",
     "spawn_children",
+    "spawn_proxy",
     "spawn_toolbox",
     "start",
     "start_redis_server",

@@ -1,4 +1,4 @@
-"""Our Python services under uvicorn: command lines, and the toolbox spawned or serving."""
+"""Our Python services: uvicorn command lines; the toolbox and the fault proxy, spawned or ready."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from stampede.procs.process import Proc, python_cmd, spawn
 from stampede.procs.ready import Probe, ensure_ready, http_ok
 
 TOOLBOX_APP = "target_agent.toolbox.main:app"
+#: How `stampede proxy` takes its admin token without showing it in the process list.
+PROXY_TOKEN_ENV = "STAMPEDE_PROXY_ADMIN_TOKEN"
 
 
 def uvicorn_command(app: str, *args: str) -> list[str]:
@@ -59,3 +61,32 @@ def start_toolbox(
     """
     proc = spawn_toolbox(port, log, admin_token, *uvicorn_args, env=env)
     return ensure_ready(proc, toolbox_ready(port), "toolbox", timeout_s)
+
+
+def proxy_command(port: int, upstreams: Mapping[str, str], *args: str) -> list[str]:
+    """``stampede proxy`` on 127.0.0.1:``port`` forwarding to ``upstreams`` (name -> base URL)."""
+    flags = [item for name, url in upstreams.items() for item in ("--upstream", f"{name}={url}")]
+    return python_cmd(
+        "-m", "stampede.cli", "proxy", "--listen", f"{LOCALHOST}:{port}", *flags, *args
+    )  # fmt: skip
+
+
+def spawn_proxy(
+    port: int,
+    log: Path,
+    admin_token: str,
+    upstreams: Mapping[str, str],
+    *args: str,
+    env: Mapping[str, str] | None = None,
+) -> Proc:
+    """Spawn the fault proxy (`proxy_command`) without waiting; `proxy_ready` says when it serves.
+
+    The admin token goes in through the environment (`PROXY_TOKEN_ENV`), not the command line.
+    """
+    full_env = {**(env or {}), PROXY_TOKEN_ENV: admin_token}
+    return spawn(proxy_command(port, upstreams, *args), log, env=full_env)
+
+
+def proxy_ready(port: int) -> Probe:
+    """A probe ready when the proxy on 127.0.0.1:``port`` answers /healthz with 200."""
+    return http_ok(f"http://{LOCALHOST}:{port}/healthz")

@@ -154,11 +154,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def load_config(path: Path | None, overrides: dict[str, Any]) -> ProxyConfig:
     """The configuration from ``path`` (YAML) with ``overrides`` (flags) on top."""
     data = _read_yaml(path) if path is not None else {}
-    upstreams = dict(data.get("upstreams") or {})
+    where = f"{path}: " if path is not None else ""
+    upstreams = data.get("upstreams") or {}
+    if not isinstance(upstreams, dict):
+        raise ConfigError(f"{where}upstreams: expected a mapping NAME: URL")
+    upstreams = dict(upstreams)
     upstreams.update(overrides.pop("upstreams", {}))
     data.update({key: value for key, value in overrides.items() if value is not None})
     data["upstreams"] = upstreams
-    where = f"{path}: " if path is not None else ""
     try:
         config = ProxyConfig.model_validate(data)
     except ValidationError as exc:

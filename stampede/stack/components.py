@@ -3,19 +3,29 @@
 Redis and the toolbox are started by the very functions the tests use (`procs.start_redis_server`;
 `procs.spawn_toolbox`, which `procs.start_toolbox` wraps), with the stack's log paths and its
 `MARKER_ENV` marker. Redis answers PING within milliseconds, so it is waited for at once; the
-toolbox and the agent (spawned on our own listening socket) import for seconds, so they start
-side by side and `stampede.stack.health.wait` waits for both.
+toolbox, the fault proxy (``procs.spawn_proxy``, when asked for) and the agent (spawned on our
+own listening socket) import for seconds, so they start side by side and
+`stampede.stack.health.wait` waits for all of them (the agent calls neither before a request).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
 from stampede import procs
 from stampede.errors import HarnessError
 from stampede.stack.config import StackConfig
-from stampede.stack.state import MARKER_ENV, AgentState, Draft, RedisState, ToolboxState
+from stampede.stack.state import (
+    MARKER_ENV,
+    AgentState,
+    Draft,
+    ProxyState,
+    RedisState,
+    ToolboxState,
+)
+from target_agent.vocabulary import TOOLS
 
 
 def pick_port(name: str, wanted: int) -> int:
@@ -80,14 +90,55 @@ def spawn_toolbox(draft: Draft, port: int, config: StackConfig) -> ToolboxState:
     )
 
 
+def llm_url(config: StackConfig, toolbox: ToolboxState) -> str:
+    """The OpenAI-compatible base URL of the LLM: ``config.llm_base_url``, else the toolbox's."""
+    return config.llm_base_url or f"{toolbox.url}/v1"
+
+
+def proxy_upstreams(config: StackConfig, toolbox: ToolboxState) -> dict[str, str]:
+    """The proxy's upstreams: ``llm`` and one ``tool:<name>`` per tool of the reference world."""
+    upstreams = {"llm": llm_url(config, toolbox)}
+    upstreams.update({f"tool:{name}": f"{toolbox.url}/tools/{name}" for name in TOOLS})
+    return upstreams
+
+
+def spawn_proxy(draft: Draft, port: int, config: StackConfig, toolbox: ToolboxState) -> ProxyState:
+    """Spawn the fault proxy on ``port`` with its own admin token (`health.wait` waits for it)."""
+    token = secrets.token_urlsafe(24)
+    upstreams = proxy_upstreams(config, toolbox)
+    proc = procs.spawn_proxy(
+        port,
+        _logs(draft) / "proxy.log",
+        token,
+        upstreams,
+        env={MARKER_ENV: draft.stack_marker()},
+    )
+    return ProxyState(
+        pid=proc.pid,
+        create_time=proc.create_time,
+        port=port,
+        url=f"http://{procs.LOCALHOST}:{port}",
+        admin_token=token,
+        upstreams=upstreams,
+        log=proc.log,
+    )
+
+
 def agent_env(
-    config: StackConfig, redis: RedisState, toolbox: ToolboxState, prom_dir: Path
+    config: StackConfig,
+    redis: RedisState,
+    toolbox: ToolboxState,
+    prom_dir: Path,
+    proxy: ProxyState | None = None,
 ) -> dict[str, str]:
-    """The agent's environment: where Redis, the toolbox and the LLM are, plus ``config.env``."""
+    """The agent's environment: where Redis, the tools and the LLM are, plus ``config.env``.
+
+    With a ``proxy``, tools and LLM are reached through it (``/tools/<name>``, ``/llm``).
+    """
     env = {
-        "AGENT_TOOLBOX_URL": toolbox.url,
+        "AGENT_TOOLBOX_URL": proxy.url if proxy else toolbox.url,
         "AGENT_REDIS_URL": redis.url,
-        "AGENT_LLM_BASE_URL": config.llm_base_url or f"{toolbox.url}/v1",
+        "AGENT_LLM_BASE_URL": f"{proxy.url}/llm" if proxy else llm_url(config, toolbox),
         "AGENT_WEAKNESS": config.weakness or "",
         "AGENT_REPLICA": config.replica,
         "PROMETHEUS_MULTIPROC_DIR": str(prom_dir),

@@ -29,6 +29,9 @@ class StackConfig:
     current directory): any agent with ``/readyz`` can be put under the stack. ``loop`` is
     uvicorn's ``--loop``: with ``asyncio`` the ``--fd`` socket is what avoids the Nagle floor
     (uvloop sets TCP_NODELAY on accepted sockets itself).
+
+    ``proxy``: run the fault proxy (``stampede proxy``) between the agent and the toolbox (its
+    LLM upstream is ``llm_base_url`` or the toolbox's ``/v1``); the agent is pointed at it.
     """
 
     state_dir: Path = field(default_factory=default_state_dir)
@@ -36,6 +39,8 @@ class StackConfig:
     agent_port: int = 0
     toolbox_port: int = 0
     redis_port: int = 0
+    proxy: bool = False
+    proxy_port: int = 0
     weakness: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     replica: str = "local"
@@ -67,12 +72,18 @@ class StackConfig:
             raise InputError("graceful_shutdown_s must be >= 0")
 
     def _validate_ports(self) -> None:
-        for name, port in (
-            ("--agent-port", self.agent_port),
-            ("--toolbox-port", self.toolbox_port),
-            ("--redis-port", self.redis_port),
-        ):
+        ports = {
+            "--agent-port": self.agent_port,
+            "--toolbox-port": self.toolbox_port,
+            "--redis-port": self.redis_port,
+            "--proxy-port": self.proxy_port,
+        }
+        for name, port in ports.items():
             _check_port(name, port)
-        chosen = [p for p in (self.agent_port, self.toolbox_port, self.redis_port) if p]
+        if self.proxy_port and not self.proxy:
+            raise InputError(f"--proxy-port: {self.proxy_port} given without --proxy")
+        chosen = [p for p in ports.values() if p]
         if len(chosen) != len(set(chosen)):
-            raise InputError(f"ports must differ: agent, toolbox and redis ports are {chosen}")
+            raise InputError(
+                f"ports must differ: agent, toolbox, redis and proxy ports are {chosen}"
+            )

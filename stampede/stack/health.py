@@ -12,9 +12,11 @@ from stampede import procs
 from stampede.errors import HarnessError
 from stampede.stack.state import (
     COMPONENTS,
+    REQUIRED,
     AgentState,
     Component,
     Draft,
+    ProxyState,
     RedisState,
     StackState,
     ToolboxState,
@@ -55,7 +57,7 @@ def component_status(name: str, comp: Component | None) -> dict[str, Any]:
     row: dict[str, Any] = {"pid": comp.pid, "port": port, "url": url, "alive": alive}
     if isinstance(comp, RedisState):
         row["ready"] = alive and procs.redis_ping(comp.host, comp.port)
-    elif isinstance(comp, ToolboxState):
+    elif isinstance(comp, ToolboxState | ProxyState):
         row["ready"] = alive and procs.http_status(f"{comp.url}/healthz") == 200
     elif isinstance(comp, AgentState):
         pids = worker_pids(comp)
@@ -71,13 +73,18 @@ def component_status(name: str, comp: Component | None) -> dict[str, Any]:
 def status(state_dir: str | Path | None = None) -> dict[str, Any]:
     """Per component: pid, port, url, alive, ready (+ workers for the agent).
 
-    Returns ``{"state_file", "started_at", "all_up", "components": {name: row}}``. Works on an
-    incomplete stack.json (a component never started is reported down). Raises InputError when
-    there is no state file or it is malformed.
+    Returns ``{"state_file", "started_at", "all_up", "components": {name: row}}``, in start
+    order; ``proxy`` only for a stack that has one. Works on an incomplete stack.json (a
+    required component never started is reported down). Raises InputError when there is no
+    state file or it is malformed.
     """
     path = state_path(state_dir)
     draft = read_draft(path)
-    rows = {name: component_status(name, getattr(draft, name)) for name in COMPONENTS}
+    rows = {
+        name: component_status(name, getattr(draft, name))
+        for name in COMPONENTS
+        if name in REQUIRED or getattr(draft, name) is not None
+    }
     return {
         "state_file": str(path),
         "started_at": draft.started_at,
@@ -125,7 +132,7 @@ def wait(draft: Draft, timeout_s: float, *, starting: bool = False) -> None:
     while True:
         _check_alive(draft, starting)
         rows = {name: component_status(name, comp) for name, comp in draft.components()}
-        ready = len(rows) == len(COMPONENTS) and all(row["ready"] for row in rows.values())
+        ready = not draft.missing() and all(row["ready"] for row in rows.values())
         if ready and starting and draft.agent is not None:
             started = _count_in_log(draft.agent.log, STARTUP_LINE)
             # No line at all while a worker serves: the app hides uvicorn's log; trust the rest.
@@ -140,7 +147,7 @@ def wait(draft: Draft, timeout_s: float, *, starting: bool = False) -> None:
 
 
 def wait_ready(state: StackState, timeout_s: float = 30.0) -> None:
-    """Wait until Redis answers PING, the toolbox /healthz and the agent /readyz with all workers.
+    """Wait until Redis answers PING, the toolbox (and proxy) /healthz, the agent /readyz.
 
     Raises HarnessError with the log tail when a process is gone or time runs out.
     """

@@ -14,6 +14,7 @@ from stampede.stack.config import StackConfig
 from stampede.stack.lock import locked
 from stampede.stack.state import (
     COMPONENTS,
+    Component,
     Draft,
     StackState,
     read_draft,
@@ -38,34 +39,52 @@ def _fresh_dirs(state_dir: Path) -> Path:
     return prom_dir
 
 
+def _record(draft: Draft, path: Path, name: str, comp: Component) -> Draft:
+    """``draft`` with ``comp`` as component ``name``, written to stack.json at once."""
+    draft = draft.model_copy(update={name: comp})
+    write(draft, path)
+    return draft
+
+
+def _spawn_all(config: StackConfig, draft: Draft, prom_dir: Path) -> Draft:
+    """Start Redis (ready), then spawn the toolbox, the proxy (if asked) and the agent."""
+    path = draft.path
+    port = components.pick_port("redis", config.redis_port)
+    redis = components.start_redis(draft, port, config.ready_timeout_s)
+    draft = _record(draft, path, "redis", redis)
+    logger.info("redis   pid %d on %s", redis.pid, redis.url)
+
+    port = components.pick_port("toolbox", config.toolbox_port)
+    toolbox = components.spawn_toolbox(draft, port, config)
+    draft = _record(draft, path, "toolbox", toolbox)
+    logger.info("toolbox pid %d on %s", toolbox.pid, toolbox.url)
+
+    proxy = None
+    if config.proxy:
+        port = components.pick_port("proxy", config.proxy_port)
+        proxy = components.spawn_proxy(draft, port, config, toolbox)
+        draft = _record(draft, path, "proxy", proxy)
+        logger.info("proxy   pid %d on %s", proxy.pid, proxy.url)
+
+    env = components.agent_env(config, redis, toolbox, prom_dir, proxy)
+    agent = components.spawn_agent(draft, config, env)
+    draft = _record(draft, path, "agent", agent)
+    logger.info("agent   pid %d on %s (%d workers)", agent.pid, agent.url, agent.workers)
+    return draft
+
+
 def _start(config: StackConfig, path: Path) -> StackState:
-    """Start Redis, the toolbox, the agent, recording each in stack.json as soon as it runs."""
+    """Start every component, recording each in stack.json as soon as it runs; wait for all."""
     prom_dir = _fresh_dirs(path.parent)
     draft = Draft(started_at=time.time(), admin_token=secrets.token_urlsafe(24))
     write(draft, path)
     try:
-        port = components.pick_port("redis", config.redis_port)
-        redis = components.start_redis(draft, port, config.ready_timeout_s)
-        draft = draft.model_copy(update={"redis": redis})
-        write(draft, path)
-        logger.info("redis   pid %d on %s", redis.pid, redis.url)
-
-        port = components.pick_port("toolbox", config.toolbox_port)
-        toolbox = components.spawn_toolbox(draft, port, config)
-        draft = draft.model_copy(update={"toolbox": toolbox})
-        write(draft, path)
-        logger.info("toolbox pid %d on %s", toolbox.pid, toolbox.url)
-
-        env = components.agent_env(config, redis, toolbox, prom_dir)
-        agent = components.spawn_agent(draft, config, env)
-        draft = draft.model_copy(update={"agent": agent})
-        write(draft, path)
-        logger.info("agent   pid %d on %s (%d workers)", agent.pid, agent.url, agent.workers)
-
+        draft = _spawn_all(config, draft, prom_dir)
         health.wait(draft, config.ready_timeout_s, starting=True)
     except BaseException:
         logger.info("start-up failed: stopping what was started")
-        stop_all(draft, drain_timeout_s=5.0)
+        # stack.json has every component recorded so far (`_spawn_all` writes each at once).
+        stop_all(read_draft(path) if path.exists() else draft, drain_timeout_s=5.0)
         path.unlink(missing_ok=True)
         raise
     return read_state(path)
@@ -74,6 +93,9 @@ def _start(config: StackConfig, path: Path) -> StackState:
 def _differences(state: StackState, config: StackConfig) -> list[str]:
     """What ``config`` asks for that the running stack does not have."""
     diffs = []
+    if (state.proxy is not None) != config.proxy:
+        runs = "a fault proxy" if state.proxy is not None else "no fault proxy"
+        diffs.append(f"{runs} (asked proxy={config.proxy})")
     if state.agent.workers != config.workers:
         diffs.append(f"workers {state.agent.workers} (asked {config.workers})")
     if (state.agent.weakness or None) != (config.weakness or None):
@@ -82,6 +104,7 @@ def _differences(state: StackState, config: StackConfig) -> list[str]:
         ("agent port", state.agent.port, config.agent_port),
         ("toolbox port", state.toolbox.port, config.toolbox_port),
         ("redis port", state.redis.port, config.redis_port),
+        ("proxy port", state.proxy.port if state.proxy else 0, config.proxy_port),
     ):
         if want and have != want:
             diffs.append(f"{name} {have} (asked {want})")
@@ -108,7 +131,7 @@ def _keep(state: StackState, config: StackConfig) -> StackState:
 
 
 def up(config: StackConfig) -> StackState:
-    """Start Redis, the toolbox and the agent (N workers) and wait until all of them serve.
+    """Start Redis, the toolbox, the fault proxy (if asked) and the agent; wait until all serve.
 
     Idempotent: when every process of the stack recorded in the state dir still runs, it is kept
     (``up`` waits until it serves and returns it) unless ``config.restart``; a stale or
@@ -121,10 +144,7 @@ def up(config: StackConfig) -> StackState:
     with locked(path.parent):
         if path.exists():
             draft = read_draft(path)
-            running = draft.components()
-            alive = len(running) == len(COMPONENTS) and all(
-                comp.proc.alive() for _, comp in running
-            )
+            alive = not draft.missing() and all(comp.proc.alive() for _, comp in draft.components())
             if alive and not config.restart:
                 return _keep(read_state(path), config)
             why = "restart requested" if alive else "stale state (some processes are gone)"

@@ -19,7 +19,10 @@ from stampede.errors import InputError
 from stampede.procs import Proc
 
 STATE_FILE = "stack.json"
-COMPONENTS = ("redis", "toolbox", "agent")
+#: Every component in start order (``down`` stops them in reverse); the proxy is optional.
+COMPONENTS = ("redis", "toolbox", "proxy", "agent")
+#: What every complete stack has (a stack.json without ``proxy`` is a stack without a proxy).
+REQUIRED = ("redis", "toolbox", "agent")
 #: Environment variable carried by every process of a stack: ``<state dir>@<started_at>``.
 MARKER_ENV = "STAMPEDE_STACK"
 
@@ -67,6 +70,24 @@ class ToolboxState(Component):
     url: str
 
 
+class ProxyState(Component):
+    """The fault proxy between the agent and the toolbox (``stampede up --proxy``).
+
+    ``admin_token`` is the proxy's own fault API token (not the toolbox's); ``upstreams`` maps
+    ``llm`` / ``tool:<name>`` to the base URL each is forwarded to.
+    """
+
+    port: int
+    url: str
+    admin_token: str = Field(repr=False)
+    upstreams: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def metrics_url(self) -> str:
+        """The proxy's Prometheus endpoint (calls by upstream and result, faults injected)."""
+        return f"{self.url}/metrics"
+
+
 class AgentState(Component):
     """The agent: ``pid`` is the uvicorn master; ``workers`` how many workers it should run."""
 
@@ -85,6 +106,7 @@ class Draft(_Model):
     admin_token: str = Field(repr=False)
     redis: RedisState | None = None
     toolbox: ToolboxState | None = None
+    proxy: ProxyState | None = None
     agent: AgentState | None = None
     _path: Path = PrivateAttr(default=Path(STATE_FILE))
 
@@ -102,13 +124,21 @@ class Draft(_Model):
                 found.append((name, comp))
         return found
 
+    def missing(self) -> list[str]:
+        """The required components (`REQUIRED`) not recorded yet."""
+        return [name for name in REQUIRED if getattr(self, name) is None]
+
     def stack_marker(self) -> str:
         """Value of `MARKER_ENV` in the environment of every process of this stack."""
         return f"{self.path.parent.resolve()}@{self.started_at!r}"
 
 
 class StackState(Draft):
-    """A complete stack.json: every component was started (what ``up`` returns)."""
+    """A complete stack.json: every required component was started (what ``up`` returns).
+
+    ``proxy`` is None for a stack without the fault proxy (and for state files written before
+    it existed).
+    """
 
     redis: RedisState
     toolbox: ToolboxState
@@ -153,7 +183,7 @@ def read_draft(path: Path) -> Draft:
 def read_state(path: Path) -> StackState:
     """A complete stack.json. InputError naming the file and the problem."""
     draft = read_draft(path)
-    missing = [name for name in COMPONENTS if getattr(draft, name) is None]
+    missing = draft.missing()
     if missing:
         raise InputError(
             f"{path}: incomplete stack state, no {', '.join(missing)} "

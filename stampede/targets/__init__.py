@@ -1,9 +1,10 @@
 """Targets the suite runs against; the interface is `stampede.targets.base.Target`.
 
-``make_target(name, state_dir, weakness)`` builds the one named on the command line::
+``make_target(name, state_dir, weakness, options)`` builds the one named on the command line::
 
     local   the stack of processes on this machine        (local.py)
     kind    the reference agent on a local kind cluster   (kind.py)
+    url     someone else's agent at --agent-url           (url.py)
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from stampede.targets.base import (
     Say,
     Target,
     TargetInfo,
+    TargetOptions,
     TargetStatus,
 )
 from stampede.targets.kind import KindTarget
 from stampede.targets.local import LocalTarget
+from stampede.targets.url import UrlTarget
 
 __all__ = [
     "TARGETS",
@@ -37,11 +40,15 @@ __all__ = [
     "Say",
     "Target",
     "TargetInfo",
+    "TargetOptions",
     "TargetStatus",
+    "UrlTarget",
     "make_target",
 ]
 
-TARGETS = ("local", "kind")
+TARGETS = ("local", "kind", "url")
+#: The name of a url target's fault API (--fault-url) in heal lines and metrics.
+URL_FAULT_API = "fault-api"
 
 
 def _kind_target(weakness: str | None) -> KindTarget:
@@ -56,8 +63,53 @@ def _kind_target(weakness: str | None) -> KindTarget:
     return KindTarget(weakness=weakness)
 
 
-def make_target(name: str, state_dir: Path, weakness: str | None) -> Target:
-    """The target named on the command line, or an InputError saying why it cannot run here."""
+def _url_target(weakness: str | None, options: TargetOptions) -> UrlTarget:
+    """The url target from ``--agent-url`` [``--metrics-url``] [``--fault-url --fault-token``]."""
+    if weakness:
+        raise InputError(
+            f"--weakness {weakness}: weaknesses are the reference agent's (--target local or "
+            "kind), not --target url's"
+        )
+    if not options.agent_url:
+        raise InputError("--target url needs --agent-url URL (the agent to talk to)")
+    if bool(options.fault_url) != bool(options.fault_token):
+        given, missing = (
+            ("--fault-url", "--fault-token")
+            if options.fault_url
+            else ("--fault-token", "--fault-url")
+        )
+        raise InputError(f"{given} needs {missing} too (the fault API's URL and bearer token)")
+    faults = (
+        [FaultEndpoint(URL_FAULT_API, options.fault_url, options.fault_token or "")]
+        if options.fault_url
+        else []
+    )
+    return UrlTarget(
+        options.agent_url,
+        metrics_url=options.metrics_url,
+        fault_endpoints=faults,
+        allow_remote=options.allow_remote,
+    )
+
+
+def make_target(
+    name: str,
+    state_dir: Path,
+    weakness: str | None,
+    options: TargetOptions | None = None,
+) -> Target:
+    """The target named on the command line, or an InputError saying why it cannot run here.
+
+    ``options`` carries the url target's options; local and kind refuse them.
+    """
+    options = options or TargetOptions()
+    if name == "url":
+        return _url_target(weakness, options)
+    if name in ("local", "kind") and options.url_options_given():
+        raise InputError(
+            f"{', '.join(options.url_options_given())}: options of --target url, "
+            f"not --target {name}"
+        )
     if name == "local":
         return LocalTarget(state_dir, weakness)
     if name == "kind":

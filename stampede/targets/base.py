@@ -1,17 +1,21 @@
 """The target seam: what the suite needs from the thing it runs against (docs/architecture.md).
 
 A target is what the suite stands up or talks to: ``local`` (the stack of processes),
-``kind`` (a cluster) and, later, ``url`` (someone else's agent, started by nobody). The suite
+``kind`` (a cluster) and ``url`` (someone else's agent, started by nobody). The suite
 talks to this interface only; each target lives in its own module of ``stampede.targets``.
 
 What a target says about itself:
 
 * ``capabilities``: what it can count (replicas, workers, lost records) and whether ``up``
   starts anything, so the suite and the report know an absent figure from a zero;
-* ``metrics_sources()``: the Prometheus endpoints the sampler scrapes (the agent's ``/metrics``;
-  later also the fault proxy's);
-* ``fault_endpoints()``: where faults are set through the fault API (the toolbox on local and
-  kind; later the proxy), each with its token; ``FaultEndpoint.client()`` talks to one.
+* ``metrics_sources()``: the Prometheus endpoints the sampler scrapes (the agent's ``/metrics``
+  first, then the fault proxy's when there is one; none for a url target given no metrics URL);
+* ``fault_endpoints()``: where faults are set through the fault API (the fault proxy first when
+  there is one, then the toolbox on local and kind), each with its token;
+  ``FaultEndpoint.client()`` talks to one. ``chaos_env()`` hands the first to the experiments
+  as ``STAMPEDE_FAULT_API_URL`` / ``STAMPEDE_FAULT_API_TOKEN``.
+
+``TargetOptions`` carries what the command line says about a target beyond its name.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ class Capabilities:
 class MetricsSource:
     """One Prometheus text endpoint the sampler scrapes."""
 
-    name: str  # "agent", later "proxy"
+    name: str  # "agent", "proxy"
     url: str  # the full URL of the metrics page
 
     def fetch(self, timeout_s: float = METRICS_TIMEOUT_S) -> str:
@@ -71,13 +75,39 @@ class MetricsSource:
 class FaultEndpoint:
     """Where faults are set through the fault API (``GET/PUT/DELETE /faults``)."""
 
-    name: str  # "toolbox", later "proxy"
+    name: str  # "toolbox", "proxy", "fault-api" (a url target's)
     url: str  # base URL; the API is under <url>/faults
     token: str = field(default="", repr=False)  # the bearer token; never shown
 
     def client(self, timeout_s: float = FAULT_API_TIMEOUT_S) -> FaultClient:
         """A fault API client for this endpoint."""
         return FaultClient(self.url, self.token, timeout_s=timeout_s)
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """What the command line says about the target beyond its name (``make_target``).
+
+    ``agent_url``, ``metrics_url``, ``fault_url`` and ``fault_token`` are the url target's
+    (``--agent-url`` etc.); the local and kind targets refuse them. ``allow_remote`` lets the
+    url target talk to hosts other than this machine (off: 127.0.0.1/localhost only).
+    """
+
+    agent_url: str | None = None
+    metrics_url: str | None = None
+    fault_url: str | None = None
+    fault_token: str | None = field(default=None, repr=False)
+    allow_remote: bool = False
+
+    def url_options_given(self) -> list[str]:
+        """The url-target options that are set, as their command-line names."""
+        given = {
+            "--agent-url": self.agent_url,
+            "--metrics-url": self.metrics_url,
+            "--fault-url": self.fault_url,
+            "--fault-token": self.fault_token,
+        }
+        return [option for option, value in given.items() if value]
 
 
 @dataclass(frozen=True)

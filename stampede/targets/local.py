@@ -38,7 +38,6 @@ class LocalTarget:
         self.weakness = weakness
         self.state_file = state_dir / "stack.json"
         self._state: stack.StackState | None = None
-        self._raw: dict[str, Any] = {}
         self.started_by_us = False
 
     # -- up / down / status
@@ -87,20 +86,20 @@ class LocalTarget:
         if action != "reused":
             stack.up(config)
             self.started_by_us = True
-        self._state = stack.load_state(self.state_file)
-        raw = self._read_raw() or {}
-        self._raw = raw
-        agent = raw["agent"]
+        state = self._state = stack.load_state(self.state_file)
+        details: dict[str, Any] = {
+            "state_file": str(self.state_file),
+            "workers": state.agent.workers,
+            "toolbox_url": state.toolbox.url,
+            "redis_url": state.redis.url,
+        }
+        if state.proxy is not None:
+            details["proxy_url"] = state.proxy.url
         return TargetInfo(
-            agent_url=str(agent["url"]).rstrip("/"),
-            weakness=agent.get("weakness") or None,
+            agent_url=state.agent.url.rstrip("/"),
+            weakness=state.agent.weakness or None,
             action=action,
-            details={
-                "state_file": str(self.state_file),
-                "workers": agent.get("workers"),
-                "toolbox_url": raw["toolbox"]["url"],
-                "redis_url": raw["redis"]["url"],
-            },
+            details=details,
         )
 
     def down(self, say: Say) -> None:
@@ -109,13 +108,31 @@ class LocalTarget:
         stack.down(self.state_dir)
 
     # -- during the run
+    def _up_state(self, what: str) -> stack.StackState:
+        if self._state is None:
+            raise HarnessError(f"local target: {what} called before up()")
+        return self._state
+
     def chaos_env(self) -> dict[str, str]:
-        """The state file experiments/local/*.json act on."""
-        return {"STAMPEDE_STACK_STATE": str(self.state_file.resolve())}
+        """The state file experiments/local/*.json act on; after ``up`` also the fault API.
+
+        ``STAMPEDE_FAULT_API_URL`` / ``_TOKEN`` are the first of `fault_endpoints` (the proxy's
+        when the stack runs one, else the toolbox's): the toolbox activities send faults there.
+        """
+        env = {"STAMPEDE_STACK_STATE": str(self.state_file.resolve())}
+        endpoints = self.fault_endpoints()
+        if endpoints:
+            env["STAMPEDE_FAULT_API_URL"] = endpoints[0].url
+            env["STAMPEDE_FAULT_API_TOKEN"] = endpoints[0].token
+        return env
 
     def metrics_sources(self) -> list[MetricsSource]:
-        """The agent's /metrics."""
-        return [MetricsSource("agent", f"{str(self._raw['agent']['url']).rstrip('/')}/metrics")]
+        """The agent's /metrics, then the proxy's when the stack runs one."""
+        state = self._up_state("metrics_sources()")
+        sources = [MetricsSource("agent", f"{state.agent.url.rstrip('/')}/metrics")]
+        if state.proxy is not None:
+            sources.append(MetricsSource("proxy", state.proxy.metrics_url))
+        return sources
 
     def fetch_metrics(self) -> str:
         """The agent's Prometheus text; raises on failure."""
@@ -123,23 +140,26 @@ class LocalTarget:
 
     def extra_samples(self) -> list[Sample]:
         """The number of live agent workers."""
-        if self._state is None:
-            raise HarnessError("local target: extra_samples() called before up()")
-        return [("workers_alive", "", float(len(stack.agent_worker_pids(self._state))))]
+        state = self._up_state("extra_samples()")
+        return [("workers_alive", "", float(len(stack.agent_worker_pids(state))))]
 
     def fault_endpoints(self) -> list[FaultEndpoint]:
-        """The toolbox's fault API with the stack's admin token (none before ``up``)."""
-        toolbox = (self._raw.get("toolbox") or {}).get("url")
-        if not toolbox:
+        """The proxy's fault API when the stack runs one, then the toolbox's (none before ``up``)."""
+        if self._state is None:
             return []
-        return [FaultEndpoint("toolbox", str(toolbox), str(self._raw.get("admin_token", "")))]
+        state = self._state
+        found = []
+        if state.proxy is not None:
+            found.append(FaultEndpoint("proxy", state.proxy.url, state.proxy.admin_token))
+        found.append(FaultEndpoint("toolbox", state.toolbox.url, state.admin_token))
+        return found
 
     def probe_alerts(self) -> list[dict[str, Any]]:
         """The reference agent's alerts."""
         return reference_alerts()
 
     def heal(self) -> list[str]:
-        """Clear toolbox faults and bring Redis back if an interrupted experiment left them."""
+        """Clear proxy and toolbox faults, bring Redis back, if an interrupted experiment left them."""
         done = clear_left_faults(self.fault_endpoints())
         try:
             redis_row = stack.status(self.state_dir)["components"]["redis"]

@@ -6,6 +6,7 @@ configuration it needs (plain, streaming, a lying tool, a dead tool service).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,17 +116,21 @@ def test_streaming_llm_gives_the_same_verdicts(
 def test_a_lying_tool_makes_the_answer_wrong(
     logs: Path,
     llm: Service,
+    tools: Service,
     profile: DeclarativeProfile,
     cases: tuple[Case, ...],
     client: httpx.Client,
 ) -> None:
-    """A tool service that names the wrong on-call makes a confident, wrong answer."""
+    """get_oncall routed (HELPDESK_TOOL_URLS) to a service that names the wrong on-call: the
+    answer is confident and wrong; lookup_service stays honest, so other cases stay correct."""
     lies = lying_knowledge(logs / "lies.json", "payments", "Mallory Stone")
     liar = start_tools(logs, lies, "lying-tools")
-    agent = start_agent(logs, llm.url, liar.url, "fooled")
+    agent = start_agent(
+        logs, llm.url, tools.url, "fooled", tool_urls=json.dumps({"get_oncall": liar.url})
+    )
     try:
         lied_about = ask(client, agent.url, profile, _case(cases, "oncall-checkout"))
-        untouched = ask(client, agent.url, profile, _case(cases, "oncall-search"))
+        untouched = ask(client, agent.url, profile, _case(cases, "status-email"))
     finally:
         procs.stop(agent.proc)
         procs.stop(liar.proc)

@@ -5,7 +5,7 @@ verdict is ``correct`` when the answer mentions the expected label (case-insensi
 ``wrong``. Markers in the answer choose a failure: ``SLOW`` sleeps ``FAKE_JUDGE_SLOW_S``
 (default 3 s), ``FAIL500`` answers HTTP 500, ``GARBAGE`` answers text that is no verdict,
 ``PAUSE`` sleeps 0.3 s (to measure concurrency). ``GET /stats`` returns the number of
-completion requests received and the most that were in flight at once.
+completion requests received and the most ``PAUSE`` requests that were in flight at once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 app = FastAPI()
-_state = {"requests": 0, "in_flight": 0, "max_in_flight": 0}
+_state = {"requests": 0, "paused": 0, "max_paused": 0}
 _SECTION = re.compile(
     r"EXPECTED:\n(?P<expected>.*?)\n\nRUBRIC:.*?\n\nANSWER:\n(?P<answer>.*)", re.S
 )
@@ -37,33 +37,37 @@ def _completion(content: str) -> dict[str, Any]:
 
 @app.get("/stats")
 def stats() -> dict[str, int]:
-    return {"requests": _state["requests"], "max_in_flight": _state["max_in_flight"]}
+    return {"requests": _state["requests"], "max_paused": _state["max_paused"]}
 
 
 @app.post("/v1/chat/completions")
 async def complete(request: Request) -> JSONResponse:
     _state["requests"] += 1
-    _state["in_flight"] += 1
-    _state["max_in_flight"] = max(_state["max_in_flight"], _state["in_flight"])
-    try:
-        body = await request.json()
-        match = _SECTION.search(body["messages"][-1]["content"])
-        assert match is not None, "prompt without EXPECTED/ANSWER sections"
-        answer, expected = match["answer"], json.loads(match["expected"])
-        if "SLOW" in answer:
-            await asyncio.sleep(float(os.environ.get("FAKE_JUDGE_SLOW_S", "3")))
-        if "PAUSE" in answer:
+    body = await request.json()
+    match = _SECTION.search(body["messages"][-1]["content"])
+    assert match is not None, "prompt without EXPECTED/ANSWER sections"
+    answer, expected = match["answer"], json.loads(match["expected"])
+    if "SLOW" in answer:
+        await asyncio.sleep(float(os.environ.get("FAKE_JUDGE_SLOW_S", "3")))
+    if "PAUSE" in answer:
+        _state["paused"] += 1
+        _state["max_paused"] = max(_state["max_paused"], _state["paused"])
+        try:
             await asyncio.sleep(0.3)
-        if "FAIL500" in answer:
-            return JSONResponse({"error": "judge exploded"}, status_code=500)
-        if "GARBAGE" in answer:
-            return JSONResponse(_completion("hmm, hard to say"))
-        label = str(expected.get("label", "")).lower()
-        verdict = "correct" if label and label in answer.lower() else "wrong"
-        reply = {
-            "verdict": verdict,
-            "reason": f"answer {'mentions' if verdict == 'correct' else 'lacks'} {label}",
-        }
-        return JSONResponse(_completion("```json\n" + json.dumps(reply) + "\n```"))
-    finally:
-        _state["in_flight"] -= 1
+        finally:
+            _state["paused"] -= 1
+    return _reply(answer, expected)
+
+
+def _reply(answer: str, expected: dict[str, Any]) -> JSONResponse:
+    if "FAIL500" in answer:
+        return JSONResponse({"error": "judge exploded"}, status_code=500)
+    if "GARBAGE" in answer:
+        return JSONResponse(_completion("hmm, hard to say"))
+    label = str(expected.get("label", "")).lower()
+    hit = bool(label) and label in answer.lower()
+    reply = {
+        "verdict": "correct" if hit else "wrong",
+        "reason": f"answer {'mentions' if hit else 'lacks'} {label}",
+    }
+    return JSONResponse(_completion("```json\n" + json.dumps(reply) + "\n```"))

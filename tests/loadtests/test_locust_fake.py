@@ -10,6 +10,7 @@ overlaps); each test then checks one of them.
 from __future__ import annotations
 
 import csv
+import json
 import signal
 import time
 from collections import Counter
@@ -18,9 +19,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import yaml
 
 from loadtests.merge import merge_request_files, worker_files
 from stampede import procs
+from stampede.cases import reference_cases
+from stampede.cases.files import as_entries
 from tests.loadtests.fake_agent import EXPECTED
 from tests.loadtests.support import (
     LOCUST,
@@ -44,6 +48,16 @@ def _wait_for(path: Path, text: str, timeout_s: float) -> None:
         time.sleep(0.2)
 
 
+def _case_files(base: Path) -> tuple[Path, Path]:
+    """A case file of the first two reference cases (fake modes correct, wrong), a broken one."""
+    first, second = as_entries(reference_cases()[:2])
+    cases = base / "two.yaml"
+    cases.write_text(yaml.safe_dump({"cases": [first, second]}), encoding="utf-8")
+    broken = base / "broken.jsonl"
+    broken.write_text(json.dumps(first) + "\n" + '{"id": "x", "input": {}}\n', encoding="utf-8")
+    return cases, broken
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LocustRun]]:
     """Every Locust run of this module, started at once and finished (bounded)."""
@@ -56,6 +70,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LocustR
         for url, proc in agents.values():
             wait_fake_agent(url, proc)
         mixed, half = agents["mixed"][0], agents["half"][0]
+        cases, bad_cases = _case_files(base)
         closed = f"http://{procs.LOCALHOST}:{procs.free_port()}"
         port = str(procs.free_port())
         commands = {
@@ -71,6 +86,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LocustR
                                "--stampede-arrival-rate", "20", "--stampede-arrivals", "uniform",
                                "--stampede-max-in-flight", "4", "--stampede-duration", "4s"),
             "bad": locust_cmd(base / "bad", mixed, "-t", "5s", "--stampede-shape", "open"),
+            "cases": locust_cmd(base / "cases", mixed, "-u", "2", "-r", "2", "-t", "2s",
+                                "--stampede-cases", str(cases)),
+            "badcases": locust_cmd(base / "badcases", mixed, "-t", "5s",
+                                   "--stampede-cases", str(bad_cases)),
             "dist": locust_cmd(base / "dist", mixed, "--master", "--master-bind-host",
                                procs.LOCALHOST, "--master-bind-port", port, "--expect-workers",
                                "1", "--expect-workers-max-wait", "60", "-u", "6", "-r", "6",
@@ -192,3 +211,19 @@ def test_distributed_worker_files_merge_to_the_masters_count(runs: dict[str, Loc
     assert merged == len(rows)
     assert [float(r["ts"]) for r in rows] == sorted(float(r["ts"]) for r in rows)
     assert {r["experiment"] for r in rows} == {"dist"}  # the master's options reach the worker
+
+
+def test_a_case_file_chooses_the_questions(runs: dict[str, LocustRun]) -> None:
+    """--stampede-cases, two cases: every investigation asks one of them (modes correct, wrong)."""
+    rows = check_counts(runs["cases"])
+    asked = {r["replica"] for r in rows if r["name"] == "POST /investigate"}
+    assert asked and asked <= {"fake-correct", "fake-wrong"}, asked
+
+
+def test_a_malformed_case_file_exits_2_naming_file_line_and_field(
+    runs: dict[str, LocustRun],
+) -> None:
+    run = runs["badcases"]
+    assert run.returncode == 2, run.log[-2000:]
+    assert "broken.jsonl:2: case 'x': expect: Field required" in run.log
+    assert "Traceback" not in run.log

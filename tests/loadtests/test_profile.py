@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +19,13 @@ from loadtests.profile import (
     Reply,
     TargetProfile,
     Verdict,
+    case_picker,
+    load_case_set,
     load_profile,
 )
 from stampede.cases import reference_cases
 from stampede.contract import Outcome
+from stampede.errors import InputError
 from target_agent.toolbox.catalogue import catalogue
 
 INCIDENT = catalogue()[0]
@@ -119,7 +126,7 @@ def test_every_outcome_is_covered_by_the_table() -> None:
 def test_answer_fields_are_read() -> None:
     """Tokens, cost, retries, replica and id come from the answer."""
     verdict = PROFILE.judge(CASE, ok(answer()))
-    assert verdict == Verdict("correct", "", 200, 321, 0.0004, 2, "pod-a", "inv-1")
+    assert verdict == Verdict(Outcome.CORRECT, "", 200, 321, 0.0004, 2, "pod-a", "inv-1")
 
 
 def test_replica_falls_back_to_the_served_by_header() -> None:
@@ -210,3 +217,32 @@ def test_example_diagnosis_profile(body: dict[str, Any], outcome: str) -> None:
         assert (verdict.tokens, verdict.replica) == (10, "p1")
     assert DIAGNOSIS.lookup("x") is None
     assert DIAGNOSIS.build(CASE, "k").json["alert"] == INCIDENT.alert()
+
+
+def test_equal_weights_draw_like_rng_choice_so_seeded_runs_repeat() -> None:
+    cases = reference_cases()
+    pick = case_picker(cases)
+    a, b = random.Random("7:0:0"), random.Random("7:0:0")
+    assert [pick(a) for _ in range(50)] == [b.choice(cases) for _ in range(50)]
+
+
+def test_weights_set_how_often_a_case_is_drawn() -> None:
+    """Weights 3:1 over 4000 draws: 3000 +- 4 sigma (sigma = sqrt(4000 * 0.75 * 0.25) ~ 27)."""
+    first, second = reference_cases()[:2]
+    heavy, light = replace(first, weight=3.0), replace(second, weight=1.0)
+    pick = case_picker([heavy, light])
+    rng = random.Random(1)
+    drawn = Counter(pick(rng).id for _ in range(4000))
+    assert abs(drawn[heavy.id] - 3000) <= 4 * 27.4, drawn
+    with pytest.raises(ValueError, match="no cases"):
+        case_picker([])
+
+
+def test_load_case_set_reads_a_file_or_the_reference_cases(tmp_path: Path) -> None:
+    assert load_case_set("") == reference_cases()
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"id": "q", "input": {"service": "checkout"}, "expect": {"label": "x"}}\n')
+    assert [c.id for c in load_case_set(str(path))] == ["q"]
+    with pytest.raises(InputError, match=r"one\.jsonl:1: case 'q': expect: nothing to check"):
+        path.write_text('{"id": "q", "input": {}, "expect": {}}\n')
+        load_case_set(str(path))

@@ -18,6 +18,7 @@ from loadtests.recorder import (
     build_row,
     worker_path,
 )
+from stampede.contract import Outcome
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -26,7 +27,8 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_verdict_fields_make_the_row() -> None:
-    verdict = Verdict("wrong", "root cause 'a' != expected 'b'", 200, 10, 0.25, 1, "pod-1", "i")
+    reason = "root cause 'a' != expected 'b'"
+    verdict = Verdict(Outcome.WRONG, reason, 200, 10, 0.25, 1, "pod-1", "i")
     row = build_row(name="POST /investigate", start_time=1700000000.5, response_time=12.3456,
                     context={CONTEXT_KEY: verdict}, experiment="exp")  # fmt: skip
     assert dict(zip(COLUMNS, row, strict=True)) == {
@@ -46,7 +48,7 @@ def test_verdict_fields_make_the_row() -> None:
 
 def test_correct_rows_have_no_error_and_unknowns_are_empty() -> None:
     row = build_row(name="n", start_time=1.0, response_time=1.0,
-                    context={CONTEXT_KEY: Verdict("correct", "", 200)})  # fmt: skip
+                    context={CONTEXT_KEY: Verdict(Outcome.CORRECT, "", 200)})  # fmt: skip
     assert row[4:] == ["correct", "", "", "", "", "", ""]
 
 
@@ -60,7 +62,7 @@ def test_events_without_a_verdict_are_judged_by_the_exception() -> None:
 
 
 def test_long_errors_are_cut_to_one_line() -> None:
-    verdict = Verdict("error", "x" * 1000 + "\n", 500)
+    verdict = Verdict(Outcome.ERROR, "x" * 1000 + "\n", 500)
     row = build_row(name="n", start_time=1.0, response_time=1.0, context={CONTEXT_KEY: verdict})
     assert len(row[10]) == 300 and row[10].endswith("...")
 
@@ -111,7 +113,8 @@ def environment(tmp_path: Path, **options: Any) -> SimpleNamespace:
 def fire_request(events: SimpleNamespace, outcome: str) -> None:
     events.request.fire(request_type="POST", name="POST /investigate", response_time=5.0,
                         response_length=0, response=None, exception=None, start_time=10.0,
-                        context={CONTEXT_KEY: Verdict(outcome, "", 200)}, url="/")  # fmt: skip
+                        context={CONTEXT_KEY: Verdict(Outcome(outcome), "", 200)},
+                        url="/")  # fmt: skip
 
 
 def test_attach_records_every_request_event_of_a_test(tmp_path: Path) -> None:

@@ -78,6 +78,7 @@ app = Starlette(
         Route("/chunks", chunks),
         Route("/sse", sse),
         Route("/echo", echo, methods=["GET", "POST", "PUT"]),
+        Route("/echo/{rest:path}", echo, methods=["GET", "POST", "PUT"]),
         Route("/findings", findings, methods=["GET", "POST"]),
         Route("/gzip", gzipped),
         Route("/healthz", healthz),

@@ -1,0 +1,1 @@
+"""The helpdesk example agent: see README.md beside this file."""
