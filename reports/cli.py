@@ -11,14 +11,14 @@ from typing import Annotated
 
 import typer
 
+from reports.errors import require_run_dir
+from reports.slo import load_slo
+
 RunDir = Annotated[Path, typer.Argument(help="Run directory (runs/<run-id>).", show_default=False)]
 
 
 def _precheck(run_dir: Path, slo: Path | None) -> None:
     """Fail fast on the commonest bad input before importing pandas and plotly (seconds)."""
-    from reports.errors import require_run_dir
-    from reports.slo import load_slo
-
     if slo is not None:
         load_slo(slo)
     require_run_dir(run_dir)
@@ -36,7 +36,7 @@ def report(
 ) -> None:
     """Write RUN_DIR/report.html (self-contained, opens offline) and RUN_DIR/summary.json."""
     _precheck(run_dir, slo)
-    from reports.render import write_report
+    from reports.render import write_report  # lazy: pandas + plotly take seconds to import
 
     path = write_report(run_dir, slo, out=out)
     typer.echo(f"report: {path}")
@@ -60,7 +60,7 @@ def gate(
 ) -> None:
     """Judge RUN_DIR against an SLO file. Exit 0 all met, 1 an SLO violated, 2 bad input."""
     _precheck(run_dir, slo)
-    from reports.gate import run_gate
+    from reports.gate import run_gate  # lazy: pandas takes seconds to import
 
     result = run_gate(
         run_dir, slo, junit_path=junit, summary_path=summary, gate_json_path=gate_json

@@ -256,7 +256,7 @@ async def ask(body: Ask, state: StateDep) -> dict[str, Any] | JSONResponse:
         state.metrics.latency.observe(time.monotonic() - started)
 
 
-async def _answer(body: Ask, state: StateDep) -> dict[str, Any] | JSONResponse:
+async def _answer(body: Ask, state: State) -> dict[str, Any] | JSONResponse:
     turn = Turn()
     token = _TURN.set(turn)
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from stampede import kind
 from stampede.errors import InputError
+from stampede.targets._urls import checked_url
 from stampede.targets.base import (
     Capabilities,
     FaultEndpoint,
@@ -79,11 +80,10 @@ def _url_target(weakness: str | None, options: TargetOptions) -> UrlTarget:
             else ("--fault-token", "--fault-url")
         )
         raise InputError(f"{given} needs {missing} too (the fault API's URL and bearer token)")
-    faults = (
-        [FaultEndpoint(URL_FAULT_API, options.fault_url, options.fault_token or "")]
-        if options.fault_url
-        else []
-    )
+    faults = []
+    if options.fault_url:
+        url = checked_url(options.fault_url, "--fault-url", options.allow_remote)
+        faults.append(FaultEndpoint(URL_FAULT_API, url, options.fault_token or ""))
     return UrlTarget(
         options.agent_url,
         metrics_url=options.metrics_url,
@@ -100,9 +100,15 @@ def make_target(
 ) -> Target:
     """The target named on the command line, or an InputError saying why it cannot run here.
 
-    ``options`` carries the url target's options; local and kind refuse them.
+    ``options`` carries the url target's options (local and kind refuse them) and the local
+    target's ``proxy``.
     """
     options = options or TargetOptions()
+    if options.proxy is not None and name != "local":
+        raise InputError(
+            f"--proxy/--no-proxy: an option of --target local, not --target {name} "
+            "(a url target's fault proxy is --fault-url)"
+        )
     if name == "url":
         return _url_target(weakness, options)
     if name in ("local", "kind") and options.url_options_given():
@@ -111,7 +117,7 @@ def make_target(
             f"not --target {name}"
         )
     if name == "local":
-        return LocalTarget(state_dir, weakness)
+        return LocalTarget(state_dir, weakness, proxy=options.proxy)
     if name == "kind":
         return _kind_target(weakness)
     raise InputError(f"--target {name!r}: unknown target (known: {', '.join(TARGETS)})")

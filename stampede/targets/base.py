@@ -91,6 +91,8 @@ class TargetOptions:
     ``agent_url``, ``metrics_url``, ``fault_url`` and ``fault_token`` are the url target's
     (``--agent-url`` etc.); the local and kind targets refuse them. ``allow_remote`` lets the
     url target talk to hosts other than this machine (off: 127.0.0.1/localhost only).
+    ``proxy`` is the local target's (``--proxy/--no-proxy``: the fault proxy between agent and
+    toolbox; None = as the running stack has it); the others refuse it.
     """
 
     agent_url: str | None = None
@@ -98,6 +100,7 @@ class TargetOptions:
     fault_url: str | None = None
     fault_token: str | None = field(default=None, repr=False)
     allow_remote: bool = False
+    proxy: bool | None = None
 
     def url_options_given(self) -> list[str]:
         """The url-target options that are set, as their command-line names."""

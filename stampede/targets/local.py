@@ -33,9 +33,14 @@ class LocalTarget:
         starts_agent=True,
     )
 
-    def __init__(self, state_dir: Path, weakness: str | None) -> None:
+    def __init__(self, state_dir: Path, weakness: str | None, proxy: bool | None = None) -> None:
+        """``proxy``: True/False = the fault proxy must (not) run between agent and toolbox (a
+        running stack that differs is restarted); None = as the running stack has it (a new
+        stack starts without).
+        """
         self.state_dir = state_dir
         self.weakness = weakness
+        self.proxy = proxy
         self.state_file = state_dir / "stack.json"
         self._state: stack.StackState | None = None
         self.started_by_us = False
@@ -67,16 +72,26 @@ class LocalTarget:
     def _plan(self, say: Say) -> tuple[str, stack.StackConfig]:
         """What ``up`` must do: reuse, start or restart (and with which config)."""
         raw = self._read_raw()
-        config = stack.StackConfig(state_dir=self.state_dir, weakness=self.weakness)
         wanted = self.weakness or "none"
         if raw is None:
-            say(f"starting the local stack in {self.state_dir} (weakness {wanted})")
+            config = stack.StackConfig(
+                self.state_dir, weakness=self.weakness, proxy=bool(self.proxy)
+            )
+            with_proxy = " with the fault proxy" if config.proxy else ""
+            say(f"starting the local stack in {self.state_dir}{with_proxy} (weakness {wanted})")
             return "started", config
+        has_proxy = raw.get("proxy") is not None
+        proxy = has_proxy if self.proxy is None else self.proxy
+        config = stack.StackConfig(self.state_dir, weakness=self.weakness, proxy=proxy)
         problem = self._health_problem()
         running = (raw.get("agent") or {}).get("weakness") or None
-        if problem is None and running == self.weakness:
+        if problem is None and running == self.weakness and proxy == has_proxy:
             return "reused", config
-        why = problem or f"weakness {running or 'none'} -> {wanted}"
+        why = problem or (
+            f"weakness {running or 'none'} -> {wanted}"
+            if running != self.weakness
+            else f"proxy {_on_off(has_proxy)} -> {_on_off(proxy)}"
+        )
         say(f"stack in {self.state_dir}: {why}; restarting it (weakness {wanted})")
         return f"restarted ({why})", replace(config, restart=True)
 
@@ -144,7 +159,7 @@ class LocalTarget:
         return [("workers_alive", "", float(len(stack.agent_worker_pids(state))))]
 
     def fault_endpoints(self) -> list[FaultEndpoint]:
-        """The proxy's fault API when the stack runs one, then the toolbox's (none before ``up``)."""
+        """The proxy's fault API if the stack runs one, then the toolbox's (none before ``up``)."""
         if self._state is None:
             return []
         state = self._state
@@ -159,7 +174,7 @@ class LocalTarget:
         return reference_alerts()
 
     def heal(self) -> list[str]:
-        """Clear proxy and toolbox faults, bring Redis back, if an interrupted experiment left them."""
+        """Clear faults (proxy, toolbox) and restart Redis if an interrupted experiment left any."""
         done = clear_left_faults(self.fault_endpoints())
         try:
             redis_row = stack.status(self.state_dir)["components"]["redis"]
@@ -169,3 +184,7 @@ class LocalTarget:
         except StampedeError as exc:
             done.append(f"could not check or restart redis: {exc}")
         return done
+
+
+def _on_off(flag: bool) -> str:
+    return "on" if flag else "off"

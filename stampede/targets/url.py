@@ -121,7 +121,8 @@ class UrlTarget:
         ready, seen = agent_answer(self.agent_url, self.health_path)
         if not ready:
             say(
-                f"url target: waiting up to {self.ready_timeout_s:g} s for {self.agent_url} ({seen})"
+                f"url target: waiting up to {self.ready_timeout_s:g} s for the agent at "
+                f"{self.agent_url} ({seen})"
             )
         while not ready and time.monotonic() < deadline:
             time.sleep(POLL_S)

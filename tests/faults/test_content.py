@@ -84,7 +84,7 @@ def test_llm_tool_arguments_replace_the_named_calls() -> None:
 def test_corrupt_bodies_never_parse() -> None:
     raw = json.dumps(tool_answer()).encode()
     for how in ("truncate", "malformed"):
-        broken = corrupt(raw, how)  # type: ignore[arg-type]
+        broken = corrupt(raw, how)
         with pytest.raises(ValueError):
             json.loads(broken)
     assert corrupt(raw, "truncate") == raw[: len(raw) // 2]

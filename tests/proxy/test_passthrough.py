@@ -8,6 +8,7 @@ import itertools
 import json
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -64,7 +65,7 @@ def test_sse_events_keep_their_timing(http: httpx.Client, upstream: Running) -> 
 def test_request_bodies_stream_through_intact(http: httpx.Client) -> None:
     body = payload(2_000_000)
 
-    def pieces() -> object:
+    def pieces() -> Iterator[bytes]:
         for at in range(0, len(body), 65_536):
             yield body[at : at + 65_536]
 

@@ -9,6 +9,7 @@ PUBLIC = {
     "MARKER_ENV",
     "WEAKNESSES",
     "AgentState",
+    "ProxyState",
     "RedisState",
     "StackConfig",
     "StackState",

@@ -1,1 +1,1 @@
-"""Chaos activities on the toolbox's fault API (inject, clear, list faults)."""
+"""Chaos activities on the fault API (inject, clear, list): a fault proxy's or the toolbox's."""

@@ -1,7 +1,10 @@
-"""Actions on the toolbox's fault API: inject a fault on the LLM or a tool, clear faults.
+"""Actions on the fault API: inject a fault on the LLM or a tool, clear faults.
 
-Every fault carries a TTL, so an experiment that never reaches its rollbacks cannot leave one
-behind. Targets: ``llm``, ``tools`` (every tool), ``tool:<name>``.
+The fault API is ``$STAMPEDE_FAULT_API_URL`` when set (the suite's target sets it: a fault
+proxy's, else the toolbox's), else the local stack's toolbox; an explicit ``state_file``
+argument means that stack's toolbox (``_api`` has the order). Every fault carries a TTL, so an
+experiment that never reaches its rollbacks cannot leave one behind. Targets: ``llm``,
+``tools`` (every tool), ``tool:<name>``.
 
 No ``from __future__ import annotations`` in activity modules: Chaos Toolkit's discovery reads
 the annotation objects, and string annotations would all be reported as "object".
@@ -10,7 +13,6 @@ the annotation objects, and string annotations would all be reported as "object"
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from experiments.activities import _local
 from experiments.activities._local import Figures
 from experiments.activities.toolbox import _api
 
@@ -33,14 +35,14 @@ def inject_fault(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Set the fault on `target` (llm, tools, tool:<name>) for `ttl_s` s; raises if refused.
+    """Set a fault on `target` at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if refused.
 
-    Replaces any fault already on `target`. Returns the fault as the toolbox stored it, with
-    `expires_at` (epoch s).
+    `target` is llm, tools or tool:<name>; the fault lasts `ttl_s` s and replaces any fault
+    already on `target`. Returns the fault as the fault API stored it, with `expires_at`
+    (epoch s).
     """
     if ttl_s <= 0:
         raise ActivityFailed(f"fault on {target}: ttl_s must be > 0, got {ttl_s}")
-    state = _local.load(state_file, configuration)
     body = {
         "error_rate": error_rate,
         "error_status": error_status,
@@ -53,7 +55,7 @@ def inject_fault(
         "hallucinate": hallucinate,
         "ttl_s": ttl_s,
     }
-    return _api.set_fault(state, target, body)
+    return _api.set_fault(target, body, state_file, configuration)
 
 
 def clear_fault(
@@ -62,9 +64,11 @@ def clear_fault(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Clear the fault on `target` (idempotent); raises if the toolbox refuses or is down."""
-    state = _local.load(state_file, configuration)
-    return {"cleared": _api.clear_fault(state, target)}
+    """Clear `target`'s fault at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if refused.
+
+    Idempotent: clearing a target without a fault returns ``{"cleared": []}``.
+    """
+    return {"cleared": _api.clear_fault(target, state_file, configuration)}
 
 
 def clear_all_faults(
@@ -72,6 +76,8 @@ def clear_all_faults(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Clear every fault on the toolbox (idempotent); raises if the toolbox refuses or is down."""
-    state = _local.load(state_file, configuration)
-    return {"cleared": _api.clear_all_faults(state)}
+    """Clear every fault at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if refused or down.
+
+    Idempotent: returns the targets that had a fault.
+    """
+    return {"cleared": _api.clear_all_faults(state_file, configuration)}

@@ -1,4 +1,4 @@
-"""Probes of the toolbox's fault API.
+"""Probes of the fault API: ``$STAMPEDE_FAULT_API_URL`` when set, else the stack's toolbox.
 
 No ``from __future__ import annotations`` in activity modules: Chaos Toolkit's discovery reads
 the annotation objects, and string annotations would all be reported as "object".
@@ -6,7 +6,6 @@ the annotation objects, and string annotations would all be reported as "object"
 
 from chaoslib.types import Configuration, Secrets
 
-from experiments.activities import _local
 from experiments.activities._local import Figures
 from experiments.activities.toolbox import _api
 
@@ -18,9 +17,11 @@ def active_faults(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """List the unexpired faults (target -> fault, expires_at); raises if the toolbox is down."""
-    state = _local.load(state_file, configuration)
-    return _api.active_faults(state)
+    """List unexpired faults at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if it is down.
+
+    Target -> fault, each with `expires_at` (epoch s).
+    """
+    return _api.active_faults(state_file, configuration)
 
 
 def no_fault_active(
@@ -28,6 +29,8 @@ def no_fault_active(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> bool:
-    """Tell whether no fault is set on the toolbox; raises if the toolbox is down."""
-    state = _local.load(state_file, configuration)
-    return not _api.active_faults(state)
+    """Tell if no fault is set at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if down.
+
+    The steady-state check that no experiment left a fault behind.
+    """
+    return not _api.active_faults(state_file, configuration)
