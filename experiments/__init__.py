@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from experiments.activities import discover as discover_activities
+
 __all__ = ["discover"]
 
 
@@ -13,6 +15,4 @@ def discover(discover_system: bool = True) -> dict[str, Any]:
     ``chaos --no-version-check discover --no-install stampede`` imports the first top-level
     package of the ``stampede`` distribution, which is this one.
     """
-    from experiments.activities import discover as discover_activities
-
     return discover_activities(discover_system)

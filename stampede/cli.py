@@ -6,6 +6,8 @@ import sys
 
 import typer
 
+from reports import cli as reports_cli
+from stampede import __version__, cli_detect, cli_kind, cli_proxy, cli_stack, cli_suite
 from stampede.errors import StampedeError
 
 app = typer.Typer(
@@ -23,9 +25,6 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from reports import cli as reports_cli
-    from stampede import cli_detect, cli_kind, cli_proxy, cli_stack, cli_suite
-
     for module in (cli_stack, cli_suite, reports_cli, cli_kind, cli_detect, cli_proxy):
         module.register(app)
 
@@ -36,8 +35,6 @@ _register()
 @app.command()
 def version() -> None:
     """Print Stampede's version."""
-    from stampede import __version__
-
     typer.echo(__version__)
 
 

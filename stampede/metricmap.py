@@ -1,0 +1,280 @@
+"""Metric maps: which of a target's Prometheus series mean the sampler's canonical metrics.
+
+``samples.csv`` speaks a fixed vocabulary (:data:`CANONICAL`: ``breaker_state``,
+``retries_total``, ``in_flight``, ``queue_depth``, ``shed_total``, ``requests_total``,
+``write_behind_depth``), which the report's timeline reads. A target says which of its series
+mean which, as data (a declarative profile's ``metrics:`` section, or a YAML file of its own)::
+
+    metrics:
+      breaker_state: {series: helpdesk_breaker_open, label: dep, values: {1: 2}}
+      retries_total: {series: helpdesk_tool_retries_total, label: tool}
+      in_flight: {series: helpdesk_inflight}
+      queue_depth: {series: helpdesk_queue_depth}
+
+* ``series``: the sample name as exposed (counters with ``_total``);
+* ``label``: the Prometheus label whose value becomes ``samples.csv``'s ``label`` column
+  (none: one row per scrape);
+* ``fold``: how series that differ only in other labels (``pid``, ``instance``) are combined:
+  ``max`` for ``breaker_state``, ``sum`` otherwise, unless given;
+* ``values``: rewrites raw values to the canonical scale (``breaker_state`` is 0 closed,
+  1 half-open, 2 open; helpdesk's ``1`` = open becomes ``2``).
+
+:data:`REFERENCE` is the reference agent's map (the sampler's default). A mapped series a target
+never exposes is reported *absent*, never as zero; a canonical metric the map does not name is
+*unmapped* (:meth:`MetricMap.unmapped`). Errors are :class:`MetricMapError` (an InputError) naming
+the field: ``profile.yaml:41: metrics.breaker_state.fold: Input should be 'max', 'sum' or 'min'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stampede.errors import InputError
+
+__all__ = [
+    "CANONICAL",
+    "REFERENCE",
+    "MetricMap",
+    "MetricMapError",
+    "MetricMapping",
+    "load_metric_map",
+    "parse_metric_map",
+    "profile_metric_map",
+]
+
+#: The samples.csv metrics a map may fill (the sampler's and the report's names).
+CANONICAL: tuple[str, ...] = (
+    "breaker_state",
+    "retries_total",
+    "in_flight",
+    "queue_depth",
+    "shed_total",
+    "requests_total",
+    "write_behind_depth",
+)
+
+Fold = Literal["max", "sum", "min"]
+
+
+class MetricMapError(InputError):
+    """A metric map that does not validate; the message names the file, line and field."""
+
+
+class _Entry(BaseModel):
+    """One entry of a ``metrics:`` section, as written."""
+
+    model_config = ConfigDict(extra="forbid")
+    series: str = Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+    label: str | None = Field(None, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+    fold: Fold | None = None
+    values: dict[float, float] = {}
+
+
+class _Section(BaseModel):
+    """A whole ``metrics:`` section: canonical metric -> entry."""
+
+    model_config = ConfigDict(extra="forbid")
+    breaker_state: _Entry | None = None
+    retries_total: _Entry | None = None
+    in_flight: _Entry | None = None
+    queue_depth: _Entry | None = None
+    shed_total: _Entry | None = None
+    requests_total: _Entry | None = None
+    write_behind_depth: _Entry | None = None
+
+
+@dataclass(frozen=True)
+class MetricMapping:
+    """One mapped series: ``series`` (Prometheus) -> ``metric`` (samples.csv)."""
+
+    metric: str
+    series: str
+    label: str | None = None
+    fold: Fold = "sum"
+    values: Mapping[float, float] = field(default_factory=dict)
+
+    def value(self, raw: float) -> float:
+        """The samples.csv value of one raw sample value."""
+        return self.values.get(raw, raw)
+
+    def combine(self, raws: Iterable[float]) -> float:
+        """Fold the (rewritten) values of series that share the mapped label value."""
+        values = [self.value(v) for v in raws]
+        if self.fold == "max":
+            return max(values)
+        if self.fold == "min":
+            return min(values)
+        return sum(values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as a ``metrics:`` section writes it (run.json records the map used)."""
+        out: dict[str, Any] = {"series": self.series, "fold": self.fold}
+        if self.label:
+            out["label"] = self.label
+        if self.values:
+            out["values"] = {f"{k:g}": v for k, v in self.values.items()}
+        return out
+
+
+@dataclass(frozen=True)
+class MetricMap:
+    """A target's mappings, by canonical metric; ``name`` says where it came from."""
+
+    mappings: Mapping[str, MetricMapping] = field(default_factory=dict)
+    name: str = "custom"
+
+    def by_series(self) -> dict[str, MetricMapping]:
+        """The mappings keyed by Prometheus sample name (what a scrape is matched against)."""
+        return {m.series: m for m in self.mappings.values()}
+
+    def absent(self, exposed: Iterable[str]) -> list[str]:
+        """The mapped canonical metrics whose series is not among the ``exposed`` names."""
+        names = set(exposed)
+        return sorted(m.metric for m in self.mappings.values() if m.series not in names)
+
+    def unmapped(self) -> list[str]:
+        """The canonical metrics this map does not name (never measured for this target)."""
+        return [metric for metric in CANONICAL if metric not in self.mappings]
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"name": ..., "metrics": {canonical: entry}}`` for run.json."""
+        return {
+            "name": self.name,
+            "metrics": {metric: m.as_dict() for metric, m in sorted(self.mappings.items())},
+        }
+
+
+def _default_fold(metric: str) -> Fold:
+    return "max" if metric == "breaker_state" else "sum"
+
+
+#: The reference agent's series (target_agent/agent/metrics.py): the sampler's default map.
+REFERENCE = MetricMap(
+    {
+        "breaker_state": MetricMapping("breaker_state", "agent_breaker_state", "dependency", "max"),
+        "retries_total": MetricMapping("retries_total", "agent_retries_total", "dependency"),
+        "in_flight": MetricMapping("in_flight", "agent_in_flight"),
+        "shed_total": MetricMapping("shed_total", "agent_shed_total"),
+        "write_behind_depth": MetricMapping("write_behind_depth", "agent_write_behind_depth"),
+        "requests_total": MetricMapping("requests_total", "agent_requests_total", "outcome"),
+    },
+    name="reference",
+)
+
+
+def parse_metric_map(
+    data: Any, where: str = "metrics", node: yaml.Node | None = None, name: str = "custom"
+) -> MetricMap:
+    """Validate a ``metrics:`` section (a mapping) into a MetricMap.
+
+    ``where`` prefixes every message (``profile.yaml``); ``node`` is the section's YAML node,
+    for line numbers. Raises MetricMapError naming the field; two metrics on one series too.
+    """
+    if not isinstance(data, Mapping):
+        raise MetricMapError(f"{where}: metrics: expected a mapping of metric -> entry, got "
+                             f"{type(data).__name__}")  # fmt: skip
+    try:
+        section = _Section.model_validate(dict(data))
+    except ValidationError as exc:
+        raise MetricMapError(_first_error(exc, where, node)) from exc
+    mappings = {
+        metric: MetricMapping(
+            metric, entry.series, entry.label, entry.fold or _default_fold(metric), entry.values
+        )
+        for metric in CANONICAL
+        if (entry := getattr(section, metric)) is not None
+    }
+    by_series: dict[str, str] = {}
+    for metric, mapping in mappings.items():
+        if mapping.series in by_series:
+            raise MetricMapError(
+                f"{where}: metrics.{metric}.series: {mapping.series!r} is already mapped to "
+                f"{by_series[mapping.series]} (one series means one metric)"
+            )
+        by_series[mapping.series] = metric
+    return MetricMap(mappings, name=name)
+
+
+def load_metric_map(path: Path) -> MetricMap:
+    """The map in a YAML file: its ``metrics:`` section (a declarative profile) or the whole file.
+
+    Raises MetricMapError naming the file, line and field; a file without a map too.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise MetricMapError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise MetricMapError(f"{path}: not YAML: {exc}") from exc
+    if isinstance(data, Mapping) and "metrics" in data:
+        section = _child(root, "metrics")
+        return parse_metric_map(data["metrics"], str(path), section, name=str(path))
+    if isinstance(data, Mapping) and data and set(data) <= set(CANONICAL):
+        return parse_metric_map(data, str(path), root, name=str(path))
+    raise MetricMapError(
+        f"{path}: no metric map: expected a 'metrics:' section or a mapping of "
+        f"{', '.join(CANONICAL)}"
+    )
+
+
+def profile_metric_map(path: Path) -> MetricMap | None:
+    """A declarative profile's ``metrics:`` section, or None when it has none."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MetricMapError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise MetricMapError(f"{path}: not YAML: {exc}") from exc
+    if not isinstance(data, Mapping) or data.get("metrics") is None:
+        return None
+    return load_metric_map(path)
+
+
+# -- error messages ----------------------------------------------------------------------------
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value in node.value:
+            if str(key_node.value) == key:
+                return value
+    return None
+
+
+def _line(node: yaml.Node | None, loc: Sequence[str]) -> int | None:
+    """The 1-based line of the deepest node of ``loc`` that exists (None without a node)."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = [(k, v) for k, v in node.value if str(k.value) == part]
+        if not match:
+            break
+        key_node, node = match[-1]
+        line = key_node.start_mark.line + 1
+    return line
+
+
+def _first_error(exc: ValidationError, where: str, node: yaml.Node | None) -> str:
+    error = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in error["loc"]]
+    line = _line(node, loc)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = (
+            f"unknown metric (expected one of {', '.join(CANONICAL)})"
+            if len(loc) == 1
+            else "unknown field (expected series, label, fold, values)"
+        )
+    prefix = f"{where}:{line}" if line else where
+    return f"{prefix}: metrics.{'.'.join(loc)}: {message}"

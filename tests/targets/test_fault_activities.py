@@ -1,0 +1,235 @@
+"""The fault activities send where the target's ``chaos_env()`` says: ``$STAMPEDE_FAULT_API_URL``.
+
+Two real toolboxes on free ports: ``fault_api`` stands in for a fault proxy (the environment
+points at it), ``stack_toolbox`` is the toolbox of a stack.json written here (no agent runs: the
+fault activities read only the toolbox's URL and token from it).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chaoslib.exceptions import ActivityFailed
+
+from experiments.activities.toolbox.actions import clear_all_faults, clear_fault, inject_fault
+from experiments.activities.toolbox.probes import active_faults, no_fault_active
+from faults.client import FaultClient
+from stampede import procs
+from stampede.targets import FaultEndpoint, UrlTarget
+from tests.conftest import Server
+
+BIN = Path(sys.executable).parent
+EXPERIMENT = {
+    "version": "1.0.0",
+    "title": "A tool fault lands on the fault API of the target's chaos_env()",
+    "description": "Sets a latency fault, lists it, clears it; the rollbacks clear every fault.",
+    "tags": ["stampede", "test"],
+    "configuration": {
+        "state_file": {"type": "env", "key": "STAMPEDE_STACK_STATE", "default": "none.json"}
+    },
+    "runtime": {"rollbacks": {"strategy": "always"}},
+    "steady-state-hypothesis": {
+        "title": "No fault is set",
+        "probes": [
+            {
+                "type": "probe",
+                "name": "no-fault-is-active",
+                "provider": {
+                    "type": "python",
+                    "module": "experiments.activities.toolbox.probes",
+                    "func": "no_fault_active",
+                },
+                "tolerance": True,
+            }
+        ],
+    },
+    "method": [
+        {
+            "type": "action",
+            "name": "slow-down-get-logs",
+            "provider": {
+                "type": "python",
+                "module": "experiments.activities.toolbox.actions",
+                "func": "inject_fault",
+                "arguments": {"target": "tool:get_logs", "latency_ms": 50, "ttl_s": 60},
+            },
+        },
+        {
+            "type": "probe",
+            "name": "list-the-faults",
+            "provider": {
+                "type": "python",
+                "module": "experiments.activities.toolbox.probes",
+                "func": "active_faults",
+            },
+        },
+        {
+            "type": "action",
+            "name": "clear-the-get-logs-fault",
+            "provider": {
+                "type": "python",
+                "module": "experiments.activities.toolbox.actions",
+                "func": "clear_fault",
+                "arguments": {"target": "tool:get_logs"},
+            },
+        },
+    ],
+    "rollbacks": [
+        {
+            "type": "action",
+            "name": "clear-every-fault",
+            "provider": {
+                "type": "python",
+                "module": "experiments.activities.toolbox.actions",
+                "func": "clear_all_faults",
+            },
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def stack_toolbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The toolbox the hand-written stack.json names (not the one the environment names)."""
+    port = procs.free_port()
+    token = secrets.token_hex(8)
+    log = tmp_path_factory.mktemp("stack-toolbox") / "toolbox.log"
+    proc = procs.start_toolbox(port, log, token)
+    yield Server(f"http://{procs.LOCALHOST}:{port}", port, proc, token)
+    procs.stop(proc)
+
+
+@pytest.fixture
+def stack_file(tmp_path: Path, stack_toolbox: Server) -> Iterator[str]:
+    """A complete stack.json whose toolbox is `stack_toolbox` (faults cleared after the test)."""
+    now = stack_toolbox.proc.create_time
+    ids = {"pid": stack_toolbox.proc.pid, "create_time": now, "log": "x.log"}
+    state = {
+        "version": 1,
+        "started_at": now,
+        "admin_token": stack_toolbox.admin_token,
+        "redis": {**ids, "port": 1, "url": "redis://127.0.0.1:1/0", "executable": "redis"},
+        "toolbox": {**ids, "port": stack_toolbox.port, "url": stack_toolbox.url},
+        "agent": {**ids, "port": 2, "url": "http://127.0.0.1:2", "workers": 1},
+    }
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(state))
+    yield str(path)
+    FaultClient(stack_toolbox.url, stack_toolbox.admin_token).clear_all()
+
+
+@pytest.fixture
+def no_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No stack anywhere the activities look, and no fault API in the environment."""
+    for name in ("STAMPEDE_FAULT_API_URL", "STAMPEDE_FAULT_API_TOKEN", "STAMPEDE_STATE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STAMPEDE_STACK_STATE", str(tmp_path / "no-such-stack.json"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _point_at(monkeypatch: pytest.MonkeyPatch, server: Server) -> None:
+    """Put the environment a url target's chaos_env() gives for ``server`` as its fault API."""
+    target = UrlTarget(
+        "http://127.0.0.1:1",
+        fault_endpoints=[FaultEndpoint("proxy", server.url, server.admin_token)],
+    )
+    for name, value in target.chaos_env().items():
+        monkeypatch.setenv(name, value)
+
+
+def test_activities_send_to_the_fault_api_url_without_any_stack(
+    no_stack: Path, monkeypatch: pytest.MonkeyPatch, fault_api: Server, faults: FaultClient
+) -> None:
+    _point_at(monkeypatch, fault_api)
+    stored = inject_fault("tool:get_logs", latency_ms=75, ttl_s=30)
+    assert stored["target"] == "tool:get_logs" and stored["latency_ms"] == 75
+    assert set(faults.active()) == {"tool:get_logs"}  # read straight from the API
+    assert set(active_faults()) == {"tool:get_logs"}
+    assert no_fault_active() is False
+    assert clear_fault("tool:get_logs") == {"cleared": ["tool:get_logs"]}
+    inject_fault("llm", error_rate=1.0, ttl_s=30)
+    assert clear_all_faults() == {"cleared": ["llm"]}
+    assert no_fault_active() is True and faults.active() == {}
+
+
+def test_the_environment_wins_over_the_stack_and_an_explicit_state_file_over_both(
+    no_stack: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fault_api: Server,
+    faults: FaultClient,
+    stack_toolbox: Server,
+    stack_file: str,
+) -> None:
+    stack_faults = FaultClient(stack_toolbox.url, stack_toolbox.admin_token)
+    monkeypatch.setenv("STAMPEDE_STACK_STATE", stack_file)
+    inject_fault("llm", latency_ms=10, ttl_s=30)  # no env: the stack's toolbox, as before
+    assert set(stack_faults.active()) == {"llm"} and faults.active() == {}
+    _point_at(monkeypatch, fault_api)
+    inject_fault("tools", latency_ms=10, ttl_s=30, configuration={"state_file": stack_file})
+    assert set(faults.active()) == {"tools"} and set(stack_faults.active()) == {"llm"}
+    inject_fault("tool:get_metrics", latency_ms=10, ttl_s=30, state_file=stack_file)
+    assert set(stack_faults.active()) == {"llm", "tool:get_metrics"}
+    assert set(faults.active()) == {"tools"}
+
+
+def test_a_refusal_names_the_fault_api_it_came_from(
+    no_stack: Path, monkeypatch: pytest.MonkeyPatch, fault_api: Server, faults: FaultClient
+) -> None:
+    _point_at(monkeypatch, fault_api)
+    with pytest.raises(ActivityFailed, match=rf"PUT {fault_api.url}/faults/llm: .*got 422"):
+        inject_fault("llm", lie=True, ttl_s=5)
+
+
+def test_a_fault_api_url_without_a_token_or_off_this_machine_is_refused(
+    no_stack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STAMPEDE_FAULT_API_URL", "http://127.0.0.1:9")
+    with pytest.raises(ActivityFailed, match=r"STAMPEDE_FAULT_API_TOKEN is empty or unset"):
+        no_fault_active()
+    monkeypatch.setenv("STAMPEDE_FAULT_API_TOKEN", "t")
+    monkeypatch.setenv("STAMPEDE_FAULT_API_URL", "http://10.0.0.7:9000")
+    with pytest.raises(ActivityFailed, match=r"STAMPEDE_FAULT_API_URL URL .* not on 127\.0\.0\.1"):
+        clear_all_faults()
+
+
+def test_chaos_run_of_one_experiment_lands_on_the_url_targets_fault_api(
+    tmp_path: Path, fault_api: Server, faults: FaultClient
+) -> None:
+    """The same experiment JSON, run by Chaos Toolkit with only the target's chaos_env()."""
+    target = UrlTarget(
+        "http://127.0.0.1:1",
+        fault_endpoints=[FaultEndpoint("proxy", fault_api.url, fault_api.admin_token)],
+    )
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(EXPERIMENT))
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "STAMPEDE_STACK_STATE": str(tmp_path / "no-such-stack.json"),
+        **target.chaos_env(),
+    }
+    chaos = [str(BIN / "chaos"), "--no-version-check", "--log-file", str(tmp_path / "chaos.log")]
+    done = subprocess.run(
+        [*chaos, "run", "--journal-path", str(tmp_path / "journal.json"), str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert journal["status"] == "completed" and journal["deviated"] is False
+    injected, listed, cleared = journal["run"]
+    assert injected["status"] == "succeeded" and injected["output"]["latency_ms"] == 50
+    assert list(listed["output"]) == ["tool:get_logs"]
+    assert cleared["output"] == {"cleared": ["tool:get_logs"]}
+    assert journal["rollbacks"][0]["output"] == {"cleared": []}
+    assert faults.active() == {}
