@@ -81,8 +81,24 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    """The named profile, or an InputError listing the known ones."""
+def get_profile(name: str, target: str = "local") -> Profile:
+    """The named profile for ``target``, or an InputError listing the known ones.
+
+    A target with its own catalogue (:data:`TARGET_PROFILES`, e.g. ``url``) has only its own
+    profiles; a profile of the reference targets it lacks is an error saying so.
+    """
+    own = TARGET_PROFILES.get(target)
+    if own is not None:
+        if name in own:
+            return own[name]
+        known = ", ".join(sorted(own))
+        if name in PROFILES:
+            raise InputError(
+                f"--profile {name!r}: no experiments for --target {target} yet (its experiments "
+                f"are in experiments/{target}/; profiles for {target}: {known})"
+            )
+        raise InputError(f"--profile {name!r}: unknown profile for --target {target} "
+                         f"(known: {known})")  # fmt: skip
     try:
         return PROFILES[name]
     except KeyError:
@@ -112,8 +128,10 @@ def resolve_files(
     files = {spec.name: spec.file(experiments_dir, target) for spec in specs}
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
+        there = sorted(path.stem for path in (experiments_dir / target).glob("*.json"))
         raise InputError(
-            f"experiment file(s) not found for target {target!r}: {', '.join(missing)}"
+            f"experiment file(s) not found for target {target!r}: {', '.join(missing)} "
+            f"(experiments for {target}: {', '.join(there) or 'none'})"
         )
     for spec in specs:
         load = spec.load
@@ -174,3 +192,17 @@ PROFILES["full"] = Profile(
         ExperimentSpec("overload", _OVERLOAD_LOAD),
     ),
 )
+
+
+# A url target is someone else's agent: none of the reference faults (replica kill, Redis, the
+# toolbox) exist there. Its catalogue is experiments/url/: a fault-free baseline now; the LLM and
+# tool faults through a fault proxy come with issue 10 (they read STAMPEDE_FAULT_API_URL/_TOKEN).
+TARGET_PROFILES: dict[str, dict[str, Profile]] = {
+    "url": {
+        "smoke": Profile(
+            name="smoke",
+            description="a fault-free baseline of someone else's agent under modest steady load",
+            experiments=(ExperimentSpec("baseline", _SMOKE_LOAD, cooldown_s=12.0),),
+        ),
+    },
+}

@@ -1,10 +1,15 @@
-"""Sample the agent's resilience state ~1/s into ``samples.csv`` while an experiment runs.
+"""Sample the target's resilience state ~1/s into ``samples.csv`` while an experiment runs.
 
 ``parse_metrics`` turns one Prometheus text exposition into long-format rows
-(``ts,experiment,metric,label,value``, docs/contracts.md "Run directory"); ``Sampler`` is the
-background thread that scrapes, parses and appends. Where a metric comes in several series that
-differ only by a ``pid`` label (prometheus_client multiprocess mode ``all``), they are folded:
-breaker states by max, everything else by sum, so rows are per dependency / outcome.
+(``ts,experiment,metric,label,value``, docs/contracts.md "Run directory") through a
+:class:`~stampede.metricmap.MetricMap` (the reference agent's by default); ``Sampler`` is the
+background thread that scrapes every source (the agent's ``/metrics``, a proxy's...), parses and
+appends. Series that differ only in labels the map does not keep (``pid`` in prometheus_client
+multiprocess mode ``all``) are folded: breaker states by max, everything else by sum.
+
+A mapped series that no scrape of the experiment exposed is *absent* (run.json
+``experiments[].sampler.absent``; no rows), never a zero; a canonical metric the map does not name
+is *unmapped*. A target with no metrics source at all has every canonical metric absent.
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ from __future__ import annotations
 import csv
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from stampede.contract import SAMPLE_COLUMNS
-from stampede.rundir import SamplerStats
+from stampede.metricmap import CANONICAL, REFERENCE, MetricMap
+from stampede.rundir import SamplerStats, SourceStats
 
 
 @dataclass(frozen=True)
@@ -37,50 +43,104 @@ class SampleRow:
 
 
 @dataclass(frozen=True)
-class _Mapping:
-    metric: str  # name in samples.csv
-    label: str | None  # Prometheus label that becomes the `label` column
-    fold: Callable[[Iterable[float]], float]
+class Scrape:
+    """One exposition read through a map: folded values and every name it exposed."""
+
+    values: dict[tuple[str, str], float]  # (canonical metric, label) -> value
+    exposed: frozenset[str]  # sample names and family names (counters also with `_total`)
 
 
-# Prometheus sample name (as exposed, counters with `_total`) -> samples.csv metric.
-METRICS: dict[str, _Mapping] = {
-    "agent_breaker_state": _Mapping("breaker_state", "dependency", max),
-    "agent_retries_total": _Mapping("retries_total", "dependency", sum),
-    "agent_in_flight": _Mapping("in_flight", None, sum),
-    "agent_shed_total": _Mapping("shed_total", None, sum),
-    "agent_write_behind_depth": _Mapping("write_behind_depth", None, sum),
-    "agent_requests_total": _Mapping("requests_total", "outcome", sum),
-}
-
-
-def parse_metrics(text: str, ts: float, experiment: str) -> list[SampleRow]:
-    """Rows for every contract metric found in ``text``; unknown metrics are ignored.
-
-    Raises ValueError when ``text`` is not Prometheus text exposition.
-    """
+def read_exposition(text: str, metric_map: MetricMap = REFERENCE) -> Scrape:
+    """Fold the series of ``text`` that ``metric_map`` names; ValueError if not Prometheus text."""
+    by_series = metric_map.by_series()
     grouped: dict[tuple[str, str], list[float]] = {}
+    exposed: set[str] = set()
     for family in text_string_to_metric_families(text):
+        exposed.add(family.name)
+        if family.type == "counter":
+            exposed.add(f"{family.name}_total")
         for sample in family.samples:
-            mapping = METRICS.get(sample.name)
+            exposed.add(sample.name)
+            mapping = by_series.get(sample.name)
             if mapping is None:
                 continue
             label = sample.labels.get(mapping.label, "") if mapping.label else ""
             grouped.setdefault((sample.name, label), []).append(float(sample.value))
-    rows = []
-    for (name, label), values in sorted(grouped.items()):
-        mapping = METRICS[name]
-        rows.append(SampleRow(ts, experiment, mapping.metric, label, mapping.fold(values)))
-    return rows
+    values = {
+        (by_series[name].metric, label): by_series[name].combine(raws)
+        for (name, label), raws in sorted(grouped.items())
+    }
+    return Scrape(values, frozenset(exposed))
+
+
+def parse_metrics(
+    text: str,
+    ts: float,
+    experiment: str,
+    metric_map: MetricMap = REFERENCE,
+    label_prefix: str = "",
+) -> list[SampleRow]:
+    """Rows for every mapped metric found in ``text``; unmapped series are ignored.
+
+    ``label_prefix`` tells a second source's rows apart (``proxy:`` + label). Raises ValueError
+    when ``text`` is not Prometheus text exposition.
+    """
+    scrape = read_exposition(text, metric_map)
+    return [
+        SampleRow(ts, experiment, metric, _prefixed(label_prefix, label), value)
+        for (metric, label), value in scrape.values.items()
+    ]
+
+
+def _prefixed(prefix: str, label: str) -> str:
+    if not prefix:
+        return label
+    return f"{prefix}:{label}" if label else prefix
+
+
+@dataclass
+class ScrapeSource:
+    """One endpoint the sampler scrapes, with the map that reads it.
+
+    ``label_prefix``: empty for the agent (its rows keep their labels); a source's name for the
+    others, so a proxy's ``breaker_state`` row is labelled ``proxy:llm``, never mixed with the
+    agent's.
+    """
+
+    name: str
+    fetch: Callable[[], str]
+    metric_map: MetricMap = REFERENCE
+    label_prefix: str = ""
+    url: str | None = None
+    scrapes: int = 0
+    failures: int = 0
+    last_error: str = ""
+    exposed: set[str] = field(default_factory=set)
+
+    def seen(self) -> set[str]:
+        """The mapped canonical metrics whose series some scrape of this source exposed."""
+        return set(self.metric_map.mappings) - set(self.metric_map.absent(self.exposed))
+
+    def stats(self) -> SourceStats:
+        """What was scraped from this source (run.json ``experiments[].sampler.sources``)."""
+        return SourceStats(
+            self.name,
+            self.url,
+            self.metric_map.name,
+            self.scrapes,
+            self.failures,
+            self.last_error or None,
+            tuple(self.metric_map.absent(self.exposed)),
+        )
 
 
 Extra = Callable[[], Iterable[tuple[str, str, float]]]
 
 
 class Sampler:
-    """Scrape ``fetch()`` every ``interval_s`` and append rows to ``path`` until ``stop()``.
+    """Scrape every source every ``interval_s`` and append rows to ``path`` until ``stop()``.
 
-    ``fetch`` returns the Prometheus text (raising on failure); ``extra`` returns
+    Each source's ``fetch`` returns Prometheus text (raising on failure); ``extra`` returns
     ``(metric, label, value)`` triples the target knows itself (``workers_alive``, ``replicas``).
     A failed scrape is counted, never fatal: during a replica kill /metrics may not answer.
     """
@@ -89,13 +149,13 @@ class Sampler:
         self,
         path: Path,
         experiment: str,
-        fetch: Callable[[], str],
+        sources: Sequence[ScrapeSource],
         extra: Extra | None = None,
         interval_s: float = 1.0,
     ) -> None:
         self.path = path
         self.experiment = experiment
-        self._fetch = fetch
+        self.sources = list(sources)
         self._extra = extra
         self._interval_s = interval_s
         self._stop = threading.Event()
@@ -103,9 +163,13 @@ class Sampler:
             target=self._loop, name=f"sampler-{experiment}", daemon=True
         )
         self.scrapes = 0
-        self.failures = 0
         self.rows = 0
         self.last_error = ""
+
+    @property
+    def failures(self) -> int:
+        """Failed scrapes over every source."""
+        return sum(source.failures for source in self.sources)
 
     def start(self) -> Sampler:
         new = not self.path.exists() or self.path.stat().st_size == 0
@@ -120,20 +184,41 @@ class Sampler:
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
+    def absent(self) -> list[str]:
+        """Canonical metrics with no row from any source: mapped but never exposed (or no
+        source at all). A metric one source exposes is not absent because another lacks it."""
+        if not self.sources:
+            return list(CANONICAL)
+        mapped = {m for s in self.sources for m in s.metric_map.mappings}
+        seen = {m for s in self.sources for m in s.seen()}
+        return sorted(mapped - seen)
+
+    def unmapped(self) -> list[str]:
+        """Canonical metrics no source's map names (empty when there is no source: all absent)."""
+        if not self.sources:
+            return []
+        mapped = {m for s in self.sources for m in s.metric_map.mappings}
+        return [metric for metric in CANONICAL if metric not in mapped]
+
     def stats(self) -> SamplerStats:
         """What this sampler did (run.json ``experiments[].sampler``)."""
-        return SamplerStats(self.scrapes, self.failures, self.rows, self.last_error or None)
+        return SamplerStats(
+            self.scrapes,
+            self.failures,
+            self.rows,
+            self.last_error or None,
+            absent=tuple(self.absent()),
+            unmapped=tuple(self.unmapped()),
+            sources=tuple(source.stats() for source in self.sources),
+        )
 
     def sample_once(self) -> list[SampleRow]:
-        """One scrape: rows from /metrics (if it answered) plus the target's own rows."""
+        """One tick: rows from every source that answered, plus the target's own rows."""
         ts = time.time()
         rows: list[SampleRow] = []
         self.scrapes += 1
-        try:
-            rows.extend(parse_metrics(self._fetch(), ts, self.experiment))
-        except Exception as exc:  # any scrape failure is data, not a crash
-            self.failures += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+        for source in self.sources:
+            rows.extend(self._scrape(source, ts))
         if self._extra is not None:
             try:
                 rows.extend(
@@ -143,6 +228,20 @@ class Sampler:
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:200]
         return rows
+
+    def _scrape(self, source: ScrapeSource, ts: float) -> list[SampleRow]:
+        source.scrapes += 1
+        try:
+            scrape = read_exposition(source.fetch(), source.metric_map)
+        except Exception as exc:  # any scrape failure is data, not a crash
+            source.failures += 1
+            source.last_error = self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            return []
+        source.exposed |= scrape.exposed
+        return [
+            SampleRow(ts, self.experiment, metric, _prefixed(source.label_prefix, label), value)
+            for (metric, label), value in scrape.values.items()
+        ]
 
     def _loop(self) -> None:
         with self.path.open("a", newline="") as handle:

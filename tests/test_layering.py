@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("stampede", "target_agent", "loadtests", "experiments", "reports", "faults")
+PACKAGES = ("stampede", "target_agent", "loadtests", "experiments", "reports", "faults", "examples")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
@@ -157,7 +157,7 @@ def test_the_import_checks_see_a_planted_local_and_guarded_import() -> None:
     )
     sample = ast.parse(source)
     assert _function_local_imports(sample, source.splitlines()) == [(2, "stampede")]
-    assert _guarded_imports(sample) == [(4, "reports.gate")]
+    assert _guarded_imports(sample) == [(7, "reports.gate")]
 
 
 def test_no_function_local_or_guarded_imports_of_the_project() -> None:

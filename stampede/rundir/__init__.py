@@ -41,6 +41,7 @@ from stampede.rundir.records import (
     RequestsSummary,
     RunRecord,
     SamplerStats,
+    SourceStats,
     TargetRecord,
     write_run_json,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "RequestsSummary",
     "RunRecord",
     "SamplerStats",
+    "SourceStats",
     "TargetRecord",
     "TornRows",
     "check_run_id",

@@ -45,13 +45,45 @@ class ChaosResult:
 
 
 @dataclass(frozen=True)
+class SourceStats:
+    """One metrics source of a sampler (``experiments[].sampler.sources[]``)."""
+
+    name: str  # "agent", "proxy"
+    url: str | None
+    metric_map: str  # the map's name: "reference", a profile's path
+    scrapes: int
+    failures: int
+    last_error: str | None
+    absent: tuple[str, ...]  # mapped metrics whose series this source never exposed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "metric_map": self.metric_map,
+            "scrapes": self.scrapes,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "absent": list(self.absent),
+        }
+
+
+@dataclass(frozen=True)
 class SamplerStats:
-    """What the /metrics sampler did during one experiment (``experiments[].sampler``)."""
+    """What the /metrics sampler did during one experiment (``experiments[].sampler``).
+
+    ``absent``: canonical metrics that have no row because no source exposed their series
+    (or there was no source); ``unmapped``: canonical metrics no source's map names. Neither is
+    ever written as 0.
+    """
 
     scrapes: int
     failures: int
     rows: int
     last_error: str | None
+    absent: tuple[str, ...] = ()
+    unmapped: tuple[str, ...] = ()
+    sources: tuple[SourceStats, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +91,9 @@ class SamplerStats:
             "failures": self.failures,
             "rows": self.rows,
             "last_error": self.last_error,
+            "absent": list(self.absent),
+            "unmapped": list(self.unmapped),
+            "sources": [source.as_dict() for source in self.sources],
         }
 
 
@@ -164,9 +199,16 @@ class TargetRecord:
     action: str
     details: dict[str, Any] = field(default_factory=dict)
     down_after: bool | None = None  # None: not decided yet
+    capabilities: dict[str, bool] | None = None  # the target's Capabilities
+    # What the target cannot count (replicas, workers_alive, lost_investigations) -> why:
+    # these figures are absent from the run, never 0.
+    not_measured: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": self.action, **self.details}
+        if self.capabilities is not None:
+            out["capabilities"] = dict(self.capabilities)
+            out["not_measured"] = dict(self.not_measured)
         if self.down_after is not None:
             out["down_after"] = self.down_after
         return out

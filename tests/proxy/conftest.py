@@ -32,32 +32,21 @@ class Running:
 
 def start_upstream(log: Path) -> Running:
     port = procs.free_port()
-    proc = procs.spawn(
-        procs.python_cmd(
-            "-m", "uvicorn", "tests.proxy.upstream:app", "--host", procs.LOCALHOST,
-            "--port", str(port), "--no-access-log",
-        ),
-        log,
-    )  # fmt: skip
+    command = procs.uvicorn_command(
+        "tests.proxy.upstream:app", "--host", procs.LOCALHOST, "--port", str(port), "--no-access-log"
+    )
+    proc = procs.spawn(command, log)
     url = f"http://{procs.LOCALHOST}:{port}"
     procs.wait_http_ok(f"{url}/healthz", proc, what="test upstream")
     return Running(url, proc)
 
 
 def start_proxy(log: Path, upstreams: dict[str, str], token: str, *args: str) -> Running:
-    """``stampede proxy`` on a free port with ``upstreams``; waits for /healthz."""
+    """``stampede proxy`` on a free port with ``upstreams`` (token in its environment), ready."""
     port = procs.free_port()
-    flags = [item for name, url in upstreams.items() for item in ("--upstream", f"{name}={url}")]
-    proc = procs.spawn(
-        procs.python_cmd(
-            "-m", "stampede.cli", "proxy", "--listen", f"{procs.LOCALHOST}:{port}",
-            "--admin-token", token, *flags, *args,
-        ),
-        log,
-    )  # fmt: skip
-    url = f"http://{procs.LOCALHOST}:{port}"
-    procs.wait_http_ok(f"{url}/healthz", proc, what="proxy")
-    return Running(url, proc, token)
+    proc = procs.spawn_proxy(port, log, token, upstreams, *args)
+    procs.ensure_ready(proc, procs.proxy_ready(port), "proxy")
+    return Running(f"http://{procs.LOCALHOST}:{port}", proc, token)
 
 
 @pytest.fixture(scope="module")
