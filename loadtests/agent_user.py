@@ -1,11 +1,13 @@
 """``AgentUser``: the abstract Locust user that puts cases to an agent and judges the answers.
 
-Protocol per request: pick a case (``--stampede-cases``, else the reference cases) with the
-user's seeded RNG, build the request with the target profile (with a unique idempotency key),
-send it with ``catch_response=True``, judge the reply into a
-:class:`~loadtests.profile.Verdict`, put the verdict in the request's ``context`` (the recorder
-reads it from the request event), then ``response.success()`` for correct / degraded / shed /
-unjudged and ``response.failure(reason)`` for wrong / error.
+Protocol per request: take the next case of the user's trial group (a case drawn from
+``--stampede-cases``, else the reference cases, with the user's seeded RNG, then asked K times in
+a row: ``--stampede-repeat K`` or the case's ``repeat``; ``loadtests.trials``), build the request
+with the target profile (with a unique idempotency key), send it with ``catch_response=True``,
+judge the reply into a :class:`~loadtests.profile.Verdict` stamped with its attempt, put the
+verdict in the request's ``context`` (the recorder reads it from the request event), then
+``response.success()`` for correct / degraded / shed / unjudged and ``response.failure(reason)``
+for wrong / error.
 
 Two load models:
 
@@ -29,6 +31,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -40,17 +43,19 @@ from locust.user.task import LOCUST_STATE_STOPPING
 
 from loadtests import hooks
 from loadtests.profile import (
+    Attempt,
     Reply,
     RequestSpec,
     TargetProfile,
     Verdict,
     case_picker,
     load_case_set,
-    load_profile,
 )
 from loadtests.recorder import CONTEXT_KEY
+from loadtests.select import load_profile
 from loadtests.settings import LoadSettings
 from loadtests.shape_math import next_gap
+from loadtests.trials import PROCESS_TOKEN, TrialPlan
 from stampede.cases import Case
 from stampede.contract import Outcome
 
@@ -115,8 +120,12 @@ class AgentUser(FastHttpUser):
         self.profile = _profile(self.settings.profile)
         self.cases: tuple[Case, ...] = _cases(self.settings.cases)
         index = getattr(environment.runner, "worker_index", 0)
+        number = next(self._numbers)
         self._pick = case_picker(self.cases)
-        self.rng = random.Random(f"{self.settings.seed}:{index}:{next(self._numbers)}")
+        self.rng = random.Random(f"{self.settings.seed}:{index}:{number}")
+        self.trials = TrialPlan(
+            self.pick_case, self.settings.repeat, f"{PROCESS_TOKEN}-w{index}-u{number}"
+        )
         self.recent_ids: deque[str] = deque(maxlen=self.recent_ids_kept)
         self._in_flight = Group()
         self._arrival_tasks: list[Any] = list(self.tasks)
@@ -130,11 +139,15 @@ class AgentUser(FastHttpUser):
         return self._pick(self.rng)
 
     def investigate_incident(self) -> Verdict:
-        """Put a random case to the agent and judge the answer against its expectation."""
-        case = self.pick_case()
+        """Put a case to the agent and judge the answer against its expectation.
+
+        The case is the current trial group's (``--stampede-repeat`` K: a drawn case is asked K
+        times in a row, then a new one is drawn).
+        """
+        case, attempt = self.trials.next()
         # unique, not seeded: a key repeated by the next run would replay its stored answers
         spec = self.profile.build(case, uuid.uuid4().hex)
-        verdict = self.send(spec, lambda reply: self.profile.judge(case, reply))
+        verdict = self.send(spec, lambda reply: self.profile.judge(case, reply), attempt)
         if verdict.investigation_id:
             self.recent_ids.append(verdict.investigation_id)
         return verdict
@@ -149,8 +162,16 @@ class AgentUser(FastHttpUser):
             return self.investigate_incident()
         return self.send(spec, lambda reply: self.profile.judge_lookup(investigation_id, reply))
 
-    def send(self, spec: RequestSpec, judge: Callable[[Reply], Verdict]) -> Verdict:
-        """Send ``spec``, judge the reply, report it to Locust and hand the verdict on."""
+    def send(
+        self,
+        spec: RequestSpec,
+        judge: Callable[[Reply], Verdict],
+        attempt: Attempt | None = None,
+    ) -> Verdict:
+        """Send ``spec``, judge the reply, report it to Locust and hand the verdict on.
+
+        ``attempt`` (the trial group's ask) is stamped on the verdict, whatever the judge did.
+        """
         with self.client.request(
             spec.method,
             spec.path,
@@ -164,6 +185,8 @@ class AgentUser(FastHttpUser):
             except Exception as exc:  # a profile bug must not lose the request from the counts
                 logger.exception("profile %s failed to judge a reply", self.profile.name)
                 verdict = Verdict(Outcome.ERROR, f"profile failed to judge: {exc!r}", 0)
+            if attempt is not None:
+                verdict = replace(verdict, attempt=attempt)
             response.request_meta["context"][CONTEXT_KEY] = verdict
             if verdict.failed:
                 response.failure(verdict.reason or verdict.outcome)

@@ -1,8 +1,9 @@
 """Stampede's Locust wiring, in one place.
 
 - the ``--stampede-*`` options (``init_command_line_parser``);
-- ``init``: fail fast on bad options, profile or case file (exit 2), drop ``StampedeShape``
-  for ``none``;
+- ``init``: fail fast on bad options, profile or case file, or a case the profile cannot ask
+  or judge (``check_cases``): exit 2 with one line naming the file and field; drop
+  ``StampedeShape`` for ``none``;
 - ``test_stop`` on a master: every worker stops and reports before the master stops listening;
 - ``quitting``: stop users still running, let Locust's CSV catch up, close the recorder.
 
@@ -28,7 +29,8 @@ from locust.runners import (
 )
 
 from loadtests import recorder
-from loadtests.profile import ProfileError, load_case_set, load_profile
+from loadtests.profile import ProfileError, load_case_set
+from loadtests.select import load_profile
 from loadtests.settings import LoadSettings, add_arguments
 from stampede.errors import InputError
 
@@ -54,8 +56,8 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     try:
         settings = LoadSettings.from_options(options)
-        load_profile(settings.profile)
-        load_case_set(settings.cases)
+        profile = load_profile(settings.profile)
+        profile.check_cases(load_case_set(settings.cases))
     except (ValueError, ProfileError, InputError) as exc:
         logger.error("stampede: %s", exc)
         sys.exit(2)

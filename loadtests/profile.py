@@ -16,11 +16,13 @@ Exceptions::
     ValueError
     ├── ProfileError      a profile name or ``module:attr`` path that cannot be resolved
     └── MalformedAnswer   a 200 body the profile cannot read (judged ``error``)
+
+Profiles are chosen by ``loadtests.select.load_profile`` (a name, ``module:attr`` or a
+declarative ``PATH.yaml``).
 """
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import random
@@ -32,6 +34,8 @@ from stampede.cases import Case, load_cases, reference_cases
 from stampede.contract import FAILED_OUTCOMES as FAILED_OUTCOMES  # re-exported
 from stampede.contract import OUTCOMES as OUTCOMES  # re-exported: profiles judge into these
 from stampede.contract import Outcome
+from stampede.errors import InputError
+from stampede.judges import answer_key
 
 
 class ProfileError(ValueError):
@@ -85,8 +89,26 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One ask in a trial group: case ``case_id`` asked ``repeat`` times in a row (pass^k).
+
+    ``trial`` names the group (unique in a run), ``attempt`` is 1..``repeat``.
+    """
+
+    case_id: str
+    trial: str
+    attempt: int
+    repeat: int
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """The judged outcome of one request and the fields the recorder writes (None = unknown)."""
+    """The judged outcome of one request and the fields the recorder writes (None = unknown).
+
+    ``answer_key`` is :func:`stampede.judges.answer_key` of the answer ("" without one): equal
+    keys mean the same normalised answer (the ``consistency`` SLI). ``attempt`` is set by the
+    user that asked (None: a request outside trial groups, such as a look-up).
+    """
 
     outcome: Outcome
     reason: str = ""
@@ -96,6 +118,8 @@ class Verdict:
     retries: int | None = None
     replica: str | None = None
     investigation_id: str | None = None
+    answer_key: str = ""
+    attempt: Attempt | None = None
 
     @property
     def failed(self) -> bool:
@@ -143,6 +167,22 @@ class TargetProfile:
     #: Statuses that mean "refused on purpose" when they carry Retry-After.
     shed_statuses: frozenset[int] = frozenset({429, 503})
     replica_header: str = "X-Served-By"
+
+    # -- start-up checks -------------------------------------------------------------------
+
+    def check_cases(self, cases: Sequence[Case]) -> None:
+        """Raise an InputError naming the case and field the profile cannot ask or judge.
+
+        Called once at start (``loadtests.hooks``), before any load. The reference profile asks
+        ``dict(case.input)`` and judges the claimed root cause against ``expect.label``, so every
+        case needs a label. A subclass with other needs overrides this.
+        """
+        for case in cases:
+            if case.expect.label is None:
+                raise InputError(
+                    f"{case.where()}: expect.label: missing; profile {self.name!r} judges the "
+                    "root cause against the label"
+                )
 
     # -- the request -----------------------------------------------------------------------
 
@@ -245,6 +285,7 @@ class TargetProfile:
             retries=answer.retries,
             replica=answer.replica,
             investigation_id=answer.investigation_id,
+            answer_key=answer_key(answer.root_cause),
         )
         claim = answer.root_cause
         if answer.status == "complete":
@@ -311,48 +352,3 @@ def case_picker(cases: Sequence[Case]) -> Callable[[random.Random], Case]:
         return lambda rng: rng.choice(pool)
     cumulative = list(itertools.accumulate(case.weight for case in pool))
     return lambda rng: rng.choices(pool, cum_weights=cumulative)[0]
-
-
-#: Profiles selectable by name; anything else is a ``module:attr`` path.
-PROFILES: dict[str, type[TargetProfile]] = {"reference": TargetProfile}
-
-
-def load_profile(spec: str) -> TargetProfile:
-    """A profile by name (``reference``) or by ``package.module:attr``.
-
-    ``attr`` (dotted attributes allowed) may be a profile instance, a profile class or a
-    zero-argument factory. Raises ProfileError saying what was wrong.
-    """
-    spec = (spec or "reference").strip()
-    if spec in PROFILES:
-        return PROFILES[spec]()
-    if ":" not in spec:
-        known = ", ".join(sorted(PROFILES))
-        raise ProfileError(f"unknown profile '{spec}': expected one of {known} or module:attr")
-    module_name, _, attr_path = spec.partition(":")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ProfileError(f"profile '{spec}': cannot import '{module_name}': {exc}") from exc
-    for part in attr_path.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError as exc:
-            raise ProfileError(f"profile '{spec}': '{module_name}' has no '{attr_path}'") from exc
-    if isinstance(obj, type) or (callable(obj) and not _is_profile(obj)):
-        try:
-            obj = obj()
-        except TypeError as exc:
-            raise ProfileError(f"profile '{spec}': cannot call {attr_path}(): {exc}") from exc
-    if not _is_profile(obj):
-        raise ProfileError(
-            f"profile '{spec}' is a {type(obj).__name__}, expected a profile "
-            "(methods build, judge, lookup, judge_lookup; subclass loadtests.profile.TargetProfile)"
-        )
-    return obj
-
-
-def _is_profile(obj: Any) -> bool:
-    return not isinstance(obj, type) and all(
-        callable(getattr(obj, m, None)) for m in ("build", "judge", "lookup", "judge_lookup")
-    )

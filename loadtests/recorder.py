@@ -68,6 +68,7 @@ def build_row(
 ) -> list[str]:
     """The CSV cells (in :data:`COLUMNS` order) for one request event."""
     verdict = (context or {}).get(CONTEXT_KEY)
+    trial = ["", "", "", "", ""]
     if isinstance(verdict, Verdict):
         status: int = verdict.status
         outcome = verdict.outcome
@@ -78,6 +79,9 @@ def build_row(
             verdict.replica,
         )
         error = verdict.reason if verdict.outcome != Outcome.CORRECT else ""
+        ask = verdict.attempt
+        if ask is not None:
+            trial = [ask.case_id, ask.trial, str(ask.attempt), str(ask.repeat), verdict.answer_key]
     else:
         status = int(getattr(response, "status_code", 0) or 0)
         outcome = Outcome.ERROR if exception is not None else Outcome.CORRECT
@@ -96,6 +100,7 @@ def build_row(
         _cell(replica),
         experiment,
         _one_line(error),
+        *trial,
     ]
 
 

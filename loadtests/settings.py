@@ -22,6 +22,7 @@ from loadtests.shape_math import (
 DEFAULT_USERS = 10
 DEFAULT_DURATION_S = 60.0
 DEFAULT_TIMEOUT_S = 30.0
+MAX_REPEAT = 1000  # the case file's bound on a case's own repeat
 
 
 def add_arguments(parser: Any) -> None:
@@ -67,7 +68,8 @@ def add_arguments(parser: Any) -> None:
         "--stampede-profile",
         env_var="STAMPEDE_PROFILE",
         default="reference",
-        help="Target profile: a name (reference) or module:attr",
+        help="Target profile: a name (reference), module:attr, or PATH.yaml (a declarative "
+        "profile, docs/byo-agent.md)",
     )
     arg(
         "--stampede-cases",
@@ -75,6 +77,13 @@ def add_arguments(parser: Any) -> None:
         default="",
         help="Case file (.jsonl, .yaml): the questions and expected answers "
         "(default: the reference agent's catalogue)",
+    )
+    arg(
+        "--stampede-repeat",
+        env_var="STAMPEDE_REPEAT",
+        type=int,
+        default=1,
+        help="pass^k: ask each drawn case K times in a row (a case's own repeat wins)",
     )
     arg(
         "--stampede-requests-csv",
@@ -159,6 +168,7 @@ class LoadSettings:
     lanes: int = 1
     profile: str = "reference"
     cases: str = ""
+    repeat: int = 1
     requests_csv: str = ""
     experiment: str = ""
     seed: int = 0
@@ -177,6 +187,8 @@ class LoadSettings:
             )
         if self.timeout_s <= 0:
             raise ValueError(f"--stampede-timeout must be > 0, got {self.timeout_s}")
+        if not 1 <= self.repeat <= MAX_REPEAT:
+            raise ValueError(f"--stampede-repeat must be 1..{MAX_REPEAT}, got {self.repeat}")
         if self.max_in_flight < 0 or self.lanes < 1:
             raise ValueError("--stampede-max-in-flight must be >= 0 and lanes >= 1")
 
@@ -232,6 +244,7 @@ class LoadSettings:
             lanes=lanes,
             profile=_opt(options, "stampede_profile", "reference"),
             cases=_opt(options, "stampede_cases", ""),
+            repeat=int(_opt(options, "stampede_repeat", 1)),
             requests_csv=_opt(options, "stampede_requests_csv", ""),
             experiment=_opt(options, "stampede_experiment", ""),
             seed=int(_opt(options, "stampede_seed", 0)),

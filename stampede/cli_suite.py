@@ -22,6 +22,76 @@ from stampede.suite import (
 
 TargetOpt = Annotated[str, typer.Option("--target", help=f"Where to run: {', '.join(TARGETS)}.")]
 ProfileOpt = Annotated[str, typer.Option("--profile", help="Suite profile (stampede/profiles.py).")]
+SuiteProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile",
+        help="Suite profile (stampede/profiles.py: smoke, full), or an existing .yaml/.yml "
+        "file, taken as --target-profile with the smoke suite.",
+    ),
+]
+RunIdOpt = Annotated[
+    str | None, typer.Option("--run-id", help="Run id (default: <utc time>-<profile>).")
+]
+SuiteKeepStackOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--keep-stack/--down-after",
+        help="Keep the local stack running afterwards, or stop it "
+        "(default: keep a stack that was already running, stop one the suite started).",
+    ),
+]
+UsersOpt = Annotated[
+    int | None, typer.Option("--users", help="Override the Locust users of every experiment.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for Locust's alert draws.")]
+LocustfileOpt = Annotated[Path, typer.Option("--locustfile", help="Locust file.")]
+ExperimentsDirOpt = Annotated[
+    Path, typer.Option("--experiments-dir", help="Holds <target>/<name>.json.")
+]
+AgentUrlOpt = Annotated[
+    str | None,
+    typer.Option("--agent-url", help="--target url: the agent to talk to (started by you)."),
+]
+MetricsUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics-url",
+        help="--target url: the agent's Prometheus page (none: its metrics are absent).",
+    ),
+]
+FaultUrlOpt = Annotated[
+    str | None,
+    typer.Option("--fault-url", help="--target url: a fault API (e.g. a fault proxy's)."),
+]
+FaultTokenOpt = Annotated[
+    str | None, typer.Option("--fault-token", help="--target url: the fault API's bearer token.")
+]
+AllowRemoteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-remote", help="--target url: allow hosts other than 127.0.0.1/localhost."
+    ),
+]
+CasesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cases", help="Case file (.jsonl, .yaml): questions and expected answers.", dir_okay=False
+    ),
+]
+TargetProfileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--target-profile",
+        help="Declarative target profile (.yaml): request template, answer paths, judge, "
+        "metric map (docs/byo-agent.md).",
+        dir_okay=False,
+    ),
+]
+RepeatOpt = Annotated[
+    int | None,
+    typer.Option("--repeat", help="Ask each case K times per phase (pass^k).", min=1),
+]
 SloOpt = Annotated[
     Path, typer.Option("--slo", help="SLO file for the gate.", dir_okay=False, exists=False)
 ]
@@ -65,35 +135,31 @@ def _weakness(value: str) -> str | None:
 
 def suite(
     target: TargetOpt = "local",
-    profile: ProfileOpt = "smoke",
+    profile: SuiteProfileOpt = "smoke",
     slo: SloOpt = Path("slo.yaml"),
     runs_dir: RunsDirOpt = Path("runs"),
-    run_id: Annotated[
-        str | None, typer.Option("--run-id", help="Run id (default: <utc time>-<profile>).")
-    ] = None,
+    run_id: RunIdOpt = None,
     weakness: WeaknessOpt = "none",
     state_dir: StateDirOpt = None,
-    keep_stack: Annotated[
-        bool | None,
-        typer.Option(
-            "--keep-stack/--down-after",
-            help="Keep the local stack running afterwards, or stop it "
-            "(default: keep a stack that was already running, stop one the suite started).",
-        ),
-    ] = None,
+    keep_stack: SuiteKeepStackOpt = None,
     experiments: ExperimentsOpt = None,
-    users: Annotated[
-        int | None, typer.Option("--users", help="Override the Locust users of every experiment.")
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for Locust's alert draws.")] = 0,
-    locustfile: Annotated[Path, typer.Option("--locustfile", help="Locust file.")] = Path(
-        "loadtests/locustfile.py"
-    ),
-    experiments_dir: Annotated[
-        Path, typer.Option("--experiments-dir", help="Holds <target>/<name>.json.")
-    ] = Path("experiments"),
+    users: UsersOpt = None,
+    seed: SeedOpt = 0,
+    locustfile: LocustfileOpt = Path("loadtests/locustfile.py"),
+    experiments_dir: ExperimentsDirOpt = Path("experiments"),
+    agent_url: AgentUrlOpt = None,
+    metrics_url: MetricsUrlOpt = None,
+    fault_url: FaultUrlOpt = None,
+    fault_token: FaultTokenOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    cases: CasesOpt = None,
+    target_profile: TargetProfileOpt = None,
+    repeat: RepeatOpt = None,
 ) -> None:
     """Run a suite: per experiment, Locust load + Chaos Toolkit; then report and SLO gate.
+
+    Someone else's agent: ``--target url --agent-url URL --profile its-profile.yaml
+    --cases its-cases.yaml`` (docs/byo-agent.md).
 
     Exit code: 0 all objectives met, 1 an SLO violated, 2 bad input or harness failure,
     130 interrupted (the partial run directory is still written).
@@ -112,6 +178,14 @@ def suite(
         seed=seed,
         locustfile=locustfile,
         experiments_dir=experiments_dir,
+        agent_url=agent_url,
+        metrics_url=metrics_url,
+        fault_url=fault_url,
+        fault_token=fault_token,
+        allow_remote=allow_remote,
+        cases=cases,
+        target_profile=target_profile,
+        repeat=repeat,
     )
     outcome = run_suite(config)
     raise typer.Exit(outcome.exit_code)

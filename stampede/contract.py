@@ -19,6 +19,7 @@ __all__ = [
     "REQUEST_COLUMNS",
     "SAMPLE_COLUMNS",
     "SUCCESS_OUTCOMES",
+    "TRIAL_COLUMNS",
     "Outcome",
     "Phase",
 ]
@@ -63,7 +64,14 @@ FAILED_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.WRONG, Outcome.ERROR})
 #: The phases of an experiment, in time order.
 PHASES: tuple[str, ...] = tuple(p.value for p in Phase)
 
-#: ``requests.csv``, in this order.
+#: The pass^k columns of ``requests.csv`` (docs/slo.md, "pass^k"), at its end: ``case_id`` the
+#: case asked, ``trial`` the trial group (unique in a run), ``attempt`` 1..``repeat``, ``repeat``
+#: the group's K, ``answer_key`` a short digest of the normalised answer ("" without one). All
+#: empty on rows outside trial groups (look-ups, dropped arrivals). Runs recorded before these
+#: columns existed lack them: readers take them as empty.
+TRIAL_COLUMNS: tuple[str, ...] = ("case_id", "trial", "attempt", "repeat", "answer_key")
+
+#: ``requests.csv``, in this order (the pass^k columns last).
 REQUEST_COLUMNS: tuple[str, ...] = (
     "ts",
     "latency_ms",
@@ -76,6 +84,7 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "replica",
     "experiment",
     "error",
+    *TRIAL_COLUMNS,
 )
 
 #: ``samples.csv`` (long format), in this order.

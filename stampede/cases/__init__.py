@@ -3,7 +3,7 @@
 * :class:`Case`, :class:`Expect` — the model (``model.py``).
 * :func:`load_cases` — a case file, JSON Lines or YAML (``files.py``).
 * :func:`reference_cases` — the reference agent's catalogue as cases (``reference.py``).
-* :class:`JsonPath` — the small JSON path used by ``expect.json_path`` (``jsonpath.py``).
+* :class:`JsonPath` — ``expect.json_path``, in the profiles' dialect (jsonpath-ng; ``jsonpath.py``).
 """
 
 from __future__ import annotations

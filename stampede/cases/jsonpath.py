@@ -1,28 +1,31 @@
-"""A small JSON path: ``$.answer.causes[0]``, ``answer.causes[0]``, ``$['odd key'][-1]``.
+"""JSON paths of case files, in the dialect of declarative profiles: ``jsonpath-ng`` (``ext``).
 
-Enough to point at one value in an agent's JSON reply or a case's expected JSON (no wildcards,
-filters or slices: a path names exactly one value or none). ``$`` (the root) is optional.
+``$.answer.causes[0]``, ``answer.causes[0]``, ``$['odd key'][-1]``, ``$..name``, filters: one
+dialect for ``expect.json_path`` and a profile's ``response.*`` paths, so a path that works in
+one works in the other. :meth:`JsonPath.get` gives one value: the first the path finds (what a
+declarative profile reads), or :class:`PathMissing` naming the step that found nothing.
+
+Exceptions::
+
+    ValueError
+    └── PathError     a path that does not parse
+    LookupError
+    └── PathMissing   the data has no value at the path
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from jsonpath_ng import Child, Fields, Index, JSONPath
+from jsonpath_ng.exceptions import JSONPathError
+from jsonpath_ng.ext import parse as parse_json_path
 
 __all__ = ["JsonPath", "PathError", "PathMissing"]
 
-_TOKEN = re.compile(
-    r"""\.(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)
-      | \[(?P<index>-?\d+)\]
-      | \[(?P<quote>['"])(?P<key>(?:(?!(?P=quote)).)*)(?P=quote)\]""",
-    re.VERBOSE,
-)
-
-Step = str | int
-
 
 class PathError(ValueError):
-    """A path that does not parse; the message says where."""
+    """A path that does not parse; the message says why."""
 
 
 class PathMissing(LookupError):
@@ -30,63 +33,53 @@ class PathMissing(LookupError):
 
 
 class JsonPath:
-    """A parsed path; :meth:`get` finds its value in decoded JSON."""
+    """A parsed path (``jsonpath-ng``); :meth:`get` finds its first value in decoded JSON."""
 
-    __slots__ = ("steps", "text")
+    __slots__ = ("expr", "text")
 
     def __init__(self, text: str) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise PathError("empty JSON path")
         self.text = text
-        self.steps: tuple[Step, ...] = _parse(text)
+        try:
+            self.expr: JSONPath = parse_json_path(text.strip())
+        except (JSONPathError, ValueError, TypeError, AttributeError) as exc:
+            raise PathError(f"JSON path {text!r}: cannot read it ({exc})") from exc
 
     def __repr__(self) -> str:
         return f"JsonPath({self.text!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, JsonPath) and other.steps == self.steps
+        return isinstance(other, JsonPath) and other.expr == self.expr
 
     def __hash__(self) -> int:
-        return hash(self.steps)
+        return hash(str(self.expr))
 
     def get(self, data: Any) -> Any:
-        """The value at this path in ``data``; raises PathMissing naming the missing step."""
-        value = data
-        walked = "$"
-        for step in self.steps:
-            if isinstance(step, int):
-                if not isinstance(value, list) or not -len(value) <= step < len(value):
-                    raise PathMissing(f"{self.text}: no item [{step}] at {walked}")
-                value = value[step]
-                walked += f"[{step}]"
-            else:
-                if not isinstance(value, dict) or step not in value:
-                    raise PathMissing(f"{self.text}: no key {step!r} at {walked}")
-                value = value[step]
-                walked += f".{step}"
-        return value
+        """The first value at this path in ``data``; raises PathMissing naming the missing step."""
+        found = self.expr.find(data)
+        if not found:
+            raise PathMissing(f"{self.text}: {_missing(self.expr, data)}")
+        return found[0].value
 
 
-def _parse(text: str) -> tuple[Step, ...]:
-    if not isinstance(text, str) or not text.strip():
-        raise PathError("empty JSON path")
-    rest = text.strip()
-    if rest.startswith("$"):
-        rest = rest[1:]
-    elif not rest.startswith((".", "[")):
-        rest = "." + rest
-    steps: list[Step] = []
-    pos = 0
-    while pos < len(rest):
-        match = _TOKEN.match(rest, pos)
-        if match is None:
-            raise PathError(
-                f"JSON path {text!r}: cannot read {rest[pos:]!r} "
-                "(expected .name, [index] or ['key'])"
-            )
-        if match["name"] is not None:
-            steps.append(match["name"])
-        elif match["index"] is not None:
-            steps.append(int(match["index"]))
-        else:
-            steps.append(match["key"])
-        pos = match.end()
-    return tuple(steps)
+def _shown(expr: JSONPath) -> str:
+    text = str(expr).replace(".[", "[")
+    return text if text.startswith("$") else f"$.{text}"
+
+
+def _step(expr: JSONPath) -> str:
+    if isinstance(expr, Fields) and len(expr.fields) == 1:
+        return f"key {expr.fields[0]!r}"
+    if isinstance(expr, Index) and len(expr.indices) == 1:
+        return f"item [{expr.indices[0]}]"
+    return f"match for {str(expr)!r}"
+
+
+def _missing(expr: JSONPath, data: Any) -> str:
+    """``no key 'b' at $.a``: the first step of a ``Child`` chain that finds nothing."""
+    if isinstance(expr, Child):
+        if not expr.left.find(data):
+            return _missing(expr.left, data)
+        return f"no {_step(expr.right)} at {_shown(expr.left)}"
+    return f"no {_step(expr)} at $"

@@ -53,7 +53,14 @@ from stampede.judges.compose import AllOf, AnyOf
 from stampede.judges.llm import LLMJudge, LLMJudgeConfig, LLMJudgeStats
 from stampede.judges.spec import KINDS, Panel, build_judge, build_panel
 from stampede.judges.structured import JsonPathJudge, NumberJudge, numbers_in
-from stampede.judges.text import AliasesJudge, ExactJudge, NormalisedJudge, RegexJudge, normalise
+from stampede.judges.text import (
+    AliasesJudge,
+    ExactJudge,
+    NormalisedJudge,
+    RegexJudge,
+    answer_key,
+    normalise,
+)
 
 __all__ = [
     "KINDS",
@@ -71,6 +78,7 @@ __all__ = [
     "NumberJudge",
     "Panel",
     "RegexJudge",
+    "answer_key",
     "answer_text",
     "build_judge",
     "build_panel",

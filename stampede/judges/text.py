@@ -7,6 +7,7 @@ whitespace, so ``"DB-connection  exhaustion."`` and ``db_connection_exhaustion``
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,7 +17,16 @@ from typing import Any, Literal
 from stampede.cases import Case
 from stampede.judges.base import Judgement, answer_text, shorten
 
-__all__ = ["AliasesJudge", "ExactJudge", "Match", "NormalisedJudge", "RegexJudge", "normalise"]
+__all__ = [
+    "ANSWER_KEY_CHARS",
+    "AliasesJudge",
+    "ExactJudge",
+    "Match",
+    "NormalisedJudge",
+    "RegexJudge",
+    "answer_key",
+    "normalise",
+]
 
 Match = Literal["equals", "contains"]
 MATCHES: tuple[Match, ...] = ("equals", "contains")
@@ -27,6 +37,25 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     spaced = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in folded)
     return " ".join(spaced.split())
+
+
+#: Hex digits of an :func:`answer_key` (48 bits: collisions are negligible among K answers).
+ANSWER_KEY_CHARS = 12
+
+
+def answer_key(answer: Any) -> str:
+    """A short stable digest of the normalised answer, for consistency; "" when there is none.
+
+    Text is normalised first (:func:`normalise`: ``"Paris."`` and ``"paris"`` have one key);
+    any other JSON value is keyed by its canonical JSON (sorted keys, compact). None, an empty or
+    punctuation-only text have no answer: "".
+    """
+    if answer is None:
+        return ""
+    text = normalise(answer) if isinstance(answer, str) else answer_text(answer)
+    if not text:
+        return ""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:ANSWER_KEY_CHARS]
 
 
 def _matches(text: str, expected: str, match: Match) -> bool:

@@ -1,12 +1,12 @@
 """Forwarding one call to its upstream, streaming both ways, with the fault in force applied.
 
 Per call: the pre-call faults (``faults.inject``: rate limits, hang, latency, reset, error) run
-before anything is sent upstream; then the request goes out on a pooled ``httpx.AsyncClient``
-(small bodies in one piece, larger or chunked ones streamed from ``receive``), and the answer
+before anything is sent upstream; then the request goes out on the pooled aiohttp session of
+``stampede.proxy.client`` (why aiohttp: see there) (small bodies in one piece, larger or chunked ones streamed from ``receive``), and the answer
 comes back one of three ways:
 
 * **pass-through** (no fault, or none that touches the answer): status, headers and the raw
-  bytes as they arrive (``aiter_raw``), one ASGI message per upstream read — byte-identical,
+  bytes as they arrive (``iter_any``), one ASGI message per upstream read — byte-identical,
   chunk timing kept, content encoding untouched;
 * **stream shaping** (an SSE answer and a spec that ``shapes_stream``): ``faults.stream.shape``;
   a cut closes the client's connection mid-answer;
@@ -14,7 +14,9 @@ comes back one of three ways:
   token budget, JSON rules / LLM rewrites / corruption applied to 2xx answers, re-sent with its
   new length.
 
-Hop-by-hop headers are not forwarded; ``Host`` is the upstream's.
+Hop-by-hop headers are not forwarded; ``Host`` is the upstream's. With no fault set, a call
+costs one store check (``FaultStore.effective`` returns at once on an empty store), header
+filtering against a precomputed set, a string join for the URL and one metrics increment.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from faults.asgi import abort, disconnect_probe
 from faults.content import apply_rules, corrupt, rewrite_completion, usage_tokens
@@ -34,6 +36,7 @@ from faults.inject import FaultInjector, InjectedFault, InjectedReset
 from faults.model import FaultSpec
 from faults.store import ActiveFault, FaultStore
 from faults.stream import StreamCut, StreamReport, shape
+from stampede.proxy import client
 from stampede.proxy.metrics import ProxyMetrics
 from stampede.proxy.upstreams import RouteError, Routes, Upstream
 
@@ -61,37 +64,39 @@ SMALL_BODY = 65_536
 
 @dataclass
 class Proxy:
-    """The proxy's runtime: routes, fault store and injector, metrics, the pooled client."""
+    """The proxy's runtime: routes, fault store and injector, metrics, the pooled session."""
 
     routes: Routes
     store: FaultStore
     injector: FaultInjector
     metrics: ProxyMetrics
-    client: httpx.AsyncClient
+    session: aiohttp.ClientSession
 
 
-def _dropped(headers: Headers, extra: frozenset[bytes]) -> frozenset[bytes]:
-    named = {
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == b"connection"
-        for token in value.split(b",")
-    }
-    return HOP_BY_HOP | extra | frozenset(named)
+_REQUEST_DROP = HOP_BY_HOP | {b"host"}
+_REWRITTEN_DROP = HOP_BY_HOP | {b"content-length", b"content-encoding"}
 
 
-def request_headers(headers: Headers, upstream: Upstream) -> Headers:
-    """The client's headers minus hop-by-hop ones, with the upstream's ``Host``."""
-    drop = _dropped(headers, frozenset({b"host"}))
-    kept = [(name, value) for name, value in headers if name.lower() not in drop]
-    return [(b"host", upstream.base.netloc), *kept]
+def _dropped(headers: Headers, base: frozenset[bytes]) -> frozenset[bytes]:
+    """``base`` plus the headers a ``Connection`` header names (lower-case ``headers``)."""
+    named = [value for name, value in headers if name == b"connection"]
+    if not named:
+        return base
+    tokens = {token.strip().lower() for value in named for token in value.split(b",")}
+    return base | tokens
 
 
-def response_headers(response: httpx.Response, rewritten: bool = False) -> Headers:
+def request_headers(headers: Headers, upstream: Upstream) -> list[tuple[str, str]]:
+    """The client's headers (ASGI: lower-case) minus hop-by-hop ones, with the upstream's Host."""
+    drop = _dropped(headers, _REQUEST_DROP)
+    kept = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers if n not in drop]
+    return [("host", upstream.host_header), *kept]
+
+
+def response_headers(response: aiohttp.ClientResponse, rewritten: bool = False) -> Headers:
     """The upstream's headers for the client (lower-case names, as ASGI wants)."""
-    raw = [(name.lower(), value) for name, value in response.headers.raw]
-    extra = frozenset({b"content-length", b"content-encoding"}) if rewritten else frozenset()
-    drop = _dropped(raw, extra)
+    raw = [(name.lower(), value) for name, value in response.raw_headers]
+    drop = _dropped(raw, _REWRITTEN_DROP if rewritten else HOP_BY_HOP)
     return [(name, value) for name, value in raw if name not in drop]
 
 
@@ -127,7 +132,7 @@ async def _streamed(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise httpx.ReadError("client disconnected while sending its body")
+            raise ConnectionResetError("client disconnected while sending its body")
         if message.get("body"):
             yield message["body"]
         if not message.get("more_body", False):
@@ -191,24 +196,22 @@ async def handle(
     except RouteError as exc:
         await send_error(send, upstream, exc.status, exc.message)
         return
-    request = proxy.client.build_request(
-        scope["method"],
-        url,
-        headers=request_headers(scope["headers"], upstream),
-        content=await request_body(scope, receive),
-    )
+    headers = request_headers(scope["headers"], upstream)
+    body = await request_body(scope, receive)
+    # A fault that reads or reshapes the answer gets it decoded; pass-through gets raw bytes.
+    decoded = fault is not None and (fault.spec.needs_body or fault.spec.shapes_stream)
     try:
-        response = await proxy.client.send(request, stream=True)
-    except httpx.HTTPError as exc:
-        status = 504 if isinstance(exc, httpx.TimeoutException) else 502
+        response = await client.send(proxy.session, scope["method"], url, headers, body, decoded)
+    except client.UPSTREAM_ERRORS as exc:
+        status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
         message = f"upstream {target} ({upstream.base}) failed: {type(exc).__name__}"
         await send_error(send, upstream, status, message)
         proxy.metrics.record(target, "upstream_error")
         return
     try:
-        result, kinds = await relay(proxy, upstream, fault, response, receive, send)
+        result, kinds = await relay(proxy, upstream, fault, response, receive, send, decoded)
     finally:
-        await response.aclose()
+        response.release()
     if fault is not None:
         kinds = [*pre_kinds(fault.spec), *kinds]
     proxy.metrics.record(target, result, kinds)
@@ -218,9 +221,10 @@ async def relay(
     proxy: Proxy,
     upstream: Upstream,
     fault: ActiveFault | None,
-    response: httpx.Response,
+    response: aiohttp.ClientResponse,
     receive: Receive,
     send: Send,
+    decoded: bool = False,
 ) -> tuple[str, list[str]]:
     """Send the upstream's answer on, the way the fault needs; (result, fault kinds)."""
     sse = response.headers.get("content-type", "").startswith("text/event-stream")
@@ -228,7 +232,9 @@ async def relay(
         return await shaped(proxy, fault, response, receive, send)
     if fault is not None and not sse and fault.spec.needs_body:
         return await whole(proxy, upstream, fault, response, send)
-    return await passthrough(response, receive, send), []
+    # A decoded answer (a body fault on an SSE answer, say) no longer has its encoding.
+    rewritten = decoded and "content-encoding" in response.headers
+    return await passthrough(response, receive, send, rewritten), []
 
 
 async def _watch(receive: Receive) -> None:
@@ -237,18 +243,20 @@ async def _watch(receive: Receive) -> None:
         pass
 
 
-async def passthrough(response: httpx.Response, receive: Receive, send: Send) -> str:
+async def passthrough(
+    response: aiohttp.ClientResponse, receive: Receive, send: Send, rewritten: bool = False
+) -> str:
     """Raw bytes as they arrive; an upstream that breaks off breaks the client's answer too."""
-    start = {"type": "http.response.start", "status": response.status_code}
-    await send({**start, "headers": response_headers(response)})
-    sized = "content-length" in response.headers
+    start = {"type": "http.response.start", "status": response.status}
+    await send({**start, "headers": response_headers(response, rewritten)})
+    sized = "content-length" in response.headers and not rewritten
     watcher = None if sized else asyncio.ensure_future(_watch(receive))
     try:
-        async for chunk in response.aiter_raw():
+        async for chunk in response.content.iter_any():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if watcher is not None and watcher.done():
                 return "ok"
-    except httpx.HTTPError as exc:
+    except client.UPSTREAM_ERRORS as exc:
         await abort(receive, f"upstream broke off: {type(exc).__name__}", rst=False)
         return "upstream_error"
     finally:
@@ -259,20 +267,24 @@ async def passthrough(response: httpx.Response, receive: Receive, send: Send) ->
 
 
 async def shaped(
-    proxy: Proxy, fault: ActiveFault, response: httpx.Response, receive: Receive, send: Send
+    proxy: Proxy,
+    fault: ActiveFault,
+    response: aiohttp.ClientResponse,
+    receive: Receive,
+    send: Send,
 ) -> tuple[str, list[str]]:
     """An SSE answer with the stream faults applied (decoded bytes, re-cut into events)."""
     spec, report = fault.spec, StreamReport()
-    start = {"type": "http.response.start", "status": response.status_code}
+    start = {"type": "http.response.start", "status": response.status}
     await send({**start, "headers": response_headers(response, rewritten=True)})
     kinds = ["stream_slow"] if spec.stream_first_token_ms or spec.stream_token_ms else []
     try:
-        async for event in shape(response.aiter_bytes(), spec, report):
+        async for event in shape(response.content.iter_any(), spec, report):
             await send({"type": "http.response.body", "body": event, "more_body": True})
     except StreamCut as exc:
         await abort(receive, str(exc), rst=False)
         return "stream_cut", [*kinds, "stream_cut"]
-    except httpx.HTTPError as exc:
+    except client.UPSTREAM_ERRORS as exc:
         await abort(receive, f"upstream broke off: {type(exc).__name__}", rst=False)
         return "upstream_error", kinds
     await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -299,18 +311,22 @@ def rewrite_body(raw: bytes, upstream: Upstream, spec: FaultSpec) -> tuple[bytes
 
 
 async def whole(
-    proxy: Proxy, upstream: Upstream, fault: ActiveFault, response: httpx.Response, send: Send
+    proxy: Proxy,
+    upstream: Upstream,
+    fault: ActiveFault,
+    response: aiohttp.ClientResponse,
+    send: Send,
 ) -> tuple[str, list[str]]:
     """A JSON answer read whole, charged, rewritten or corrupted (2xx only), sent on."""
     spec = fault.spec
-    raw = await response.aread()
+    raw = await response.read()
     result, kinds = "ok", []
-    if response.is_success:
+    if 200 <= response.status < 300:
         raw, changed, document = rewrite_body(raw, upstream, spec)
         proxy.injector.charge(fault, usage_tokens(document))
         if changed:
             result, kinds = "rewritten", ["rewritten"]
         if spec.corrupt_body is not None:
             raw, result, kinds = corrupt(raw, spec.corrupt_body), "corrupt", [*kinds, "corrupt"]
-    await send_body(send, response.status_code, response_headers(response, rewritten=True), raw)
+    await send_body(send, response.status, response_headers(response, rewritten=True), raw)
     return result, kinds

@@ -18,10 +18,10 @@ path with ``..``); anything else is refused with ``RouteError`` (404 or 400).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 import httpx
+from yarl import URL
 
 from stampede.proxy.config import LLM, TOOL_PREFIX
 
@@ -38,37 +38,55 @@ class RouteError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
 class Upstream:
-    """One configured upstream: its fault target (``llm``, ``tool:<name>``) and base URL."""
+    """One configured upstream: its fault target (``llm``, ``tool:<name>``) and base URL.
 
-    target: str
-    base: httpx.URL
+    Everything a call needs is computed here once (the hot path only joins strings).
+    """
 
-    @property
-    def is_llm(self) -> bool:
-        return self.target == LLM
+    __slots__ = ("target", "base", "is_llm", "host_header", "_prefix", "_origin")
 
-    def url(self, rest: str, query: bytes) -> httpx.URL:
+    def __init__(self, target: str, base: str) -> None:
+        parsed = httpx.URL(base)  # validated by the configuration already
+        self.target = target
+        self.base = base
+        self.is_llm = target == LLM
+        #: The ``Host`` header the upstream gets (host[:port] as configured).
+        self.host_header = parsed.netloc.decode("ascii")
+        base_path = parsed.raw_path.split(b"?")[0].rstrip(b"/").decode("ascii")
+        self._prefix = f"{parsed.scheme}://{self.host_header}{base_path}"
+        self._origin = _origin(URL(self._prefix + "/", encoded=True))
+
+    def __repr__(self) -> str:
+        return f"Upstream({self.target!r}, {self.base!r})"
+
+    def url(self, rest: str, query: bytes) -> URL:
         """The upstream URL for ``rest`` (the raw path after the route prefix) and ``query``."""
-        segments = [unquote(part) for part in rest.split("/")]
-        if any(part in ("..", ".") for part in segments):
-            raise RouteError(400, f"path segments '.' and '..' are not forwarded ({self.target})")
-        base_path = self.base.raw_path.split(b"?")[0].rstrip(b"/")
-        raw = base_path + (b"/" + rest.encode() if rest else b"")
+        if "." in rest or "%" in rest:  # only then can a segment be '.' or '..' (or %2e%2e)
+            if any(unquote(part) in ("..", ".") for part in rest.split("/")):
+                raise RouteError(
+                    400, f"path segments '.' and '..' are not forwarded ({self.target})"
+                )
+        if "#" in rest:
+            raise RouteError(400, f"a path with '#' is not forwarded ({self.target})")
+        raw = f"{self._prefix}/{rest}" if rest or self._prefix.count("/") == 2 else self._prefix
         if query:
-            raw += b"?" + query
-        url = self.base.copy_with(raw_path=raw or b"/")
-        if (url.scheme, url.host, url.port) != (self.base.scheme, self.base.host, self.base.port):
+            raw += "?" + query.decode("latin-1")
+        url = URL(raw, encoded=True)
+        if _origin(url) != self._origin:
             raise RouteError(400, f"refusing to leave upstream {self.target}")
         return url
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return url.scheme, url.raw_host, url.port
 
 
 class Routes:
     """The configured upstreams by target, and the path -> upstream mapping."""
 
     def __init__(self, upstreams: Mapping[str, str]) -> None:
-        self.by_target = {name: Upstream(name, httpx.URL(url)) for name, url in upstreams.items()}
+        self.by_target = {name: Upstream(name, url) for name, url in upstreams.items()}
 
     @property
     def tool_targets(self) -> tuple[str, ...]:

@@ -45,7 +45,8 @@ class Campaign:
     def target(self) -> Target:
         """The campaign's target, for its status before and its stop after (built lazily)."""
         if self._target is None:
-            self._target = make_target(self.base.target, self.base.state_dir, None)
+            base = self.base
+            self._target = make_target(base.target, base.state_dir, None, base.target_options())
         return self._target
 
     def __enter__(self) -> Campaign:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,9 @@ from reports.slo import load_slo
 from stampede import profiles, rundir
 from stampede.errors import InputError
 from stampede.profiles import ExperimentSpec
+from stampede.suite.inputs import TargetInputs, check_inputs, split_profile
 from stampede.targets import TARGETS
+from stampede.targets.base import TargetOptions
 from target_agent.agent.weaknesses import WEAKNESSES
 
 EXIT_INTERRUPTED = 130
@@ -42,6 +44,26 @@ class SuiteConfig:
     experiments_dir: Path = Path("experiments")
     workdir: Path = Path(".")
     report: bool = True
+    # The url target's (--agent-url ...; make_target refuses them for local and kind).
+    agent_url: str | None = None
+    metrics_url: str | None = None
+    fault_url: str | None = None
+    fault_token: str | None = field(default=None, repr=False)
+    allow_remote: bool = False
+    # Someone else's agent: its cases, its declarative profile, and pass^k (issue 9).
+    cases: Path | None = None
+    target_profile: Path | None = None
+    repeat: int | None = None
+
+    def target_options(self) -> TargetOptions:
+        """What ``make_target`` needs beyond the target's name."""
+        return TargetOptions(
+            agent_url=self.agent_url,
+            metrics_url=self.metrics_url,
+            fault_url=self.fault_url,
+            fault_token=self.fault_token,
+            allow_remote=self.allow_remote,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The config as run.json records it (``config``, before ``specs``)."""
@@ -58,6 +80,14 @@ class SuiteConfig:
             "seed": self.seed,
             "locustfile": str(self.locustfile),
             "experiments_dir": str(self.experiments_dir),
+            "agent_url": self.agent_url,
+            "metrics_url": self.metrics_url,
+            "fault_url": self.fault_url,
+            "fault_token": "(given)" if self.fault_token else None,  # never the token itself
+            "allow_remote": self.allow_remote,
+            "cases": str(self.cases) if self.cases else None,
+            "target_profile": str(self.target_profile) if self.target_profile else None,
+            "repeat": self.repeat,
         }
 
 
@@ -89,6 +119,7 @@ class Plan:
 
     specs: tuple[ExperimentSpec, ...]
     files: dict[str, Path]
+    inputs: TargetInputs = field(default_factory=TargetInputs)
 
 
 def resolve(path: Path, workdir: Path) -> Path:
@@ -96,8 +127,17 @@ def resolve(path: Path, workdir: Path) -> Path:
     return path if path.is_absolute() else workdir / path
 
 
+def normalise(config: SuiteConfig, workdir: Path) -> SuiteConfig:
+    """The config with ``--profile x.yaml`` taken as ``--target-profile`` (see suite.inputs)."""
+    profile, target_profile = split_profile(config.profile, config.target_profile, workdir)
+    return replace(config, profile=profile, target_profile=target_profile)
+
+
 def validate(config: SuiteConfig, workdir: Path) -> Plan:
-    """Check everything the user gave before anything starts; InputError naming what is wrong."""
+    """Check everything the user gave before anything starts; InputError naming what is wrong.
+
+    ``config`` is a :func:`normalise`-d one.
+    """
     c = config
     if c.target not in TARGETS:
         raise InputError(f"--target {c.target!r}: unknown target (known: {', '.join(TARGETS)})")
@@ -107,7 +147,7 @@ def validate(config: SuiteConfig, workdir: Path) -> Plan:
         )
     if c.run_id is not None:
         rundir.check_run_id(c.run_id)
-    profile = profiles.get_profile(c.profile)
+    profile = profiles.get_profile(c.profile, c.target)
     specs = profiles.with_users(profiles.select(profile, c.experiments), c.users)
     locustfile = resolve(c.locustfile, workdir)
     if not locustfile.is_file():
@@ -120,7 +160,8 @@ def validate(config: SuiteConfig, workdir: Path) -> Plan:
         if not slo.is_file():
             raise InputError(f"--slo {c.slo}: file not found")
         load_slo(slo)  # a typo should fail in a second, not after the whole suite
-    return Plan(tuple(specs), files)
+    inputs = check_inputs(c.cases, c.target_profile, c.repeat, workdir)
+    return Plan(tuple(specs), files, inputs)
 
 
 def spec_dict(spec: ExperimentSpec) -> dict[str, Any]:

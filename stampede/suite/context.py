@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stampede import rundir
 from stampede.suite.config import SuiteConfig, resolve
+from stampede.suite.inputs import TargetInputs
 from stampede.targets.base import Say, Target, TargetInfo
 
 
@@ -20,6 +21,7 @@ class RunContext:
     run_dir: Path
     record: rundir.RunRecord
     say: Say
+    inputs: TargetInputs = field(default_factory=TargetInputs)  # cases, profile, metric map
     info: TargetInfo | None = None  # set once the target is up
 
     def path(self, path: Path) -> Path:

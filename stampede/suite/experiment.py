@@ -30,6 +30,7 @@ from stampede.suite.locust import (
     stop_locust,
     wait_locust_running,
 )
+from stampede.suite.measures import scrape_sources
 from stampede.suite.probe import InvestigationProbe
 from stampede.suite.signals import deferred_interrupts
 
@@ -91,15 +92,23 @@ class Experiment:
         )
         samples = ctx.run_dir / "samples.csv"
         target = ctx.target
-        self.sampler = Sampler(samples, name, target.fetch_metrics, target.extra_samples).start()
-        alerts = target.probe_alerts()
-        self.probe = InvestigationProbe(ctx.agent_url, alerts, name).start()
+        sources = scrape_sources(target, ctx.inputs.metric_map)
+        self.sampler = Sampler(samples, name, sources, target.extra_samples).start()
+        self.probe = self._probe().start()
         wait_locust_running(locust, ctx.run_dir / "locust", name)
         self._hold(spec.warmup_s, "warm-up")
         self.chaos = start_chaos(ctx, self.exp_file, name)
         ctx.say(f"{self.tag}: chaos started")
         self._wait_chaos()
         self._hold(spec.cooldown_s, "cool-down")
+
+    def _probe(self) -> InvestigationProbe:
+        """The lost-record probe, sending nothing when the target cannot read records back."""
+        target, name = self.ctx.target, self.spec.name
+        if not target.capabilities.counts_lost_records:
+            why = f"not measured: target {target.name} cannot read stored answers back"
+            return InvestigationProbe(self.ctx.agent_url, [], name, skipped=why)
+        return InvestigationProbe(self.ctx.agent_url, target.probe_alerts(), name)
 
     def _hold(self, seconds: float, what: str) -> None:
         """Sleep ``seconds`` while checking Locust is still alive."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from stampede import procs, rundir
@@ -23,9 +24,17 @@ LOCUST_START_TIMEOUT_S = 30
 
 
 def locust_command(
-    spec: ExperimentSpec, locustfile: Path, agent_url: str, locust_dir: Path, seed: int
+    spec: ExperimentSpec,
+    locustfile: Path,
+    agent_url: str,
+    locust_dir: Path,
+    seed: int,
+    inputs: Sequence[str] = (),
 ) -> list[str]:
-    """The ``locust`` command line of one experiment (outputs under ``locust_dir``)."""
+    """The ``locust`` command line of one experiment (outputs under ``locust_dir``).
+
+    ``inputs``: ``--stampede-profile/-cases/-repeat`` (:meth:`TargetInputs.locust_args`).
+    """
     name = spec.name
     budget = spec.warmup_s + spec.chaos_timeout_s + spec.cooldown_s + LOCUST_RUN_TIME_SLACK_S
     cmd = [
@@ -44,7 +53,7 @@ def locust_command(
         cmd += ["--stampede-arrival-rate", f"{spec.load.arrival_rate:g}"]
     for option, value in spec.load.options:
         cmd += [option, value]
-    return cmd
+    return cmd + list(inputs)
 
 
 def start_locust(ctx: RunContext, spec: ExperimentSpec) -> procs.Child:
@@ -55,6 +64,7 @@ def start_locust(ctx: RunContext, spec: ExperimentSpec) -> procs.Child:
         ctx.agent_url,
         ctx.run_dir / "locust",
         ctx.config.seed,
+        ctx.inputs.locust_args(),
     )
     log = ctx.run_dir / "logs" / f"locust-{spec.name}.log"
     return procs.Child("locust", cmd, log, env={}, cwd=ctx.workdir)

@@ -33,9 +33,16 @@ class InvestigationProbe:
     sample, reported with its size, never a claim about every request.
     """
 
-    def __init__(self, agent_url: str, alerts: list[dict[str, Any]], experiment: str) -> None:
+    def __init__(
+        self,
+        agent_url: str,
+        alerts: list[dict[str, Any]],
+        experiment: str,
+        skipped: str = "skipped: the target offers no probe requests",
+    ) -> None:
         self.agent_url = agent_url
         self.alerts = alerts
+        self.skipped = skipped  # run.json's checks.method when there are no alerts
         self.experiment = experiment
         self.ids: list[str] = []
         self.sent_at: dict[str, float] = {}  # id -> when its POST started (epoch s)
@@ -81,7 +88,7 @@ class InvestigationProbe:
     def verify(self, deadline_s: float = 20.0) -> ProbeChecks:
         """Read every answered id back: how many the agent lost, out of how many sampled."""
         if not self.alerts:
-            return ProbeChecks(method="skipped: the target offers no probe requests")
+            return ProbeChecks(method=self.skipped)
         lost: list[str] = []
         unverified = 0
         deadline = time.monotonic() + deadline_s

@@ -8,6 +8,7 @@ harness error propagates after the run directory is written.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 from stampede import rundir
 from stampede.errors import HarnessError, StampedeError
@@ -16,12 +17,14 @@ from stampede.suite.config import (
     Progress,
     SuiteConfig,
     SuiteOutcome,
+    normalise,
     resolve,
     spec_dict,
     validate,
 )
 from stampede.suite.context import RunContext
 from stampede.suite.experiment import Experiment
+from stampede.suite.measures import not_measured, why_not_primed
 from stampede.suite.probe import prime
 from stampede.suite.reporting import DEFAULT_REPORTERS, Reporters, collect, report_and_gate
 from stampede.suite.signals import deferred_interrupts, sigterm_as_interrupt
@@ -39,12 +42,14 @@ class Suite:
         say: Say | None = None,
         reporters: Reporters | None = None,
     ) -> None:
-        self.config = config
         self.say: Say = say or Progress()
         self.workdir = config.workdir.resolve()
+        self.config = config = normalise(config, self.workdir)
         self.plan = validate(config, self.workdir)
         self.specs = self.plan.specs
-        self.target = target or make_target(config.target, config.state_dir, config.weakness)
+        self.target = target or make_target(
+            config.target, config.state_dir, config.weakness, config.target_options()
+        )
         self.reporters = reporters or DEFAULT_REPORTERS
         self.ctx: RunContext | None = None
 
@@ -76,13 +81,18 @@ class Suite:
             run_id=run_dir.name,
             target=c.target,
             profile=c.profile,
-            config={**c.as_dict(), "specs": [spec_dict(s) for s in self.specs]},
+            config={
+                **c.as_dict(),
+                "case_count": self.plan.inputs.case_count,
+                "metric_map": self.plan.inputs.metric_map.as_dict(),
+                "specs": [spec_dict(s) for s in self.specs],
+            },
             started_at=time.time(),
             git_sha=rundir.git_sha(self.workdir),
             versions=rundir.package_versions(),
             agent=rundir.AgentRecord(weakness=c.weakness),
         )
-        ctx = RunContext(c, self.workdir, self.target, run_dir, record, self.say)
+        ctx = RunContext(c, self.workdir, self.target, run_dir, record, self.say, self.plan.inputs)
         ctx.save()
         return ctx
 
@@ -126,11 +136,21 @@ class Suite:
         ctx.say(f"target {self.config.target}: up")
         ctx.info = info = self.target.up(ctx.say)
         ctx.record.agent = rundir.AgentRecord(weakness=info.weakness, url=info.agent_url)
-        ctx.record.stack = rundir.TargetRecord(action=info.action, details=dict(info.details))
+        ctx.record.stack = rundir.TargetRecord(
+            action=info.action,
+            details=dict(info.details),
+            capabilities=asdict(self.target.capabilities),
+            not_measured=not_measured(self.target),
+        )
         ctx.save()
         ctx.say(f"target {self.config.target}: {info.action}; agent at {info.agent_url}")
-        if info.action != "reused":
-            prime(info.agent_url, self.target.probe_alerts(), ctx.say)
+        for figure, why in ctx.record.stack.not_measured.items():
+            ctx.say(f"not measured: {figure} ({why})")
+        alerts = self.target.probe_alerts()
+        if not (self.target.capabilities.starts_agent and alerts):
+            ctx.say(f"target {self.config.target}: not primed ({why_not_primed(self.target)})")
+        elif info.action != "reused":
+            prime(info.agent_url, alerts, ctx.say)
 
     def _maybe_down(self, ctx: RunContext) -> None:
         """Stop the target per --keep-stack/--down-after (default: only if the suite started it)."""

@@ -3,6 +3,15 @@
 ``max_retries=0``: the agent owns its retry policy (``resilience/``); ChatOpenAI's own two
 retries would nest inside ours and multiply the load on a rate-limited LLM. openai's errors are
 translated here, ``Retry-After`` read from the 429/503 response headers.
+
+Streaming (``AGENT_LLM_STREAM=true``): ChatOpenAI asks for ``stream: true`` with
+``stream_options.include_usage`` and folds the chunks into one answer, so tokens and cost still
+come from ``usage`` (in the last chunk). Nothing else changes: ``ainvoke`` consumes the whole
+stream inside the attempt's ``asyncio.timeout`` (``resilience/dependency.py``), so the per-call
+timeout bounds a stream whose tokens trickle, not only its first byte; a stream cut mid-way
+(``openai.APIConnectionError``, or a raw ``httpx.TransportError``) and a malformed chunk (a
+``ValueError`` from the SSE decoder) are failed calls like any other, retried and counted by
+the breaker.
 """
 
 from __future__ import annotations
@@ -64,8 +73,25 @@ def opening_messages(alert: dict[str, Any]) -> list[BaseMessage]:
 
 
 def build_chat_model(
-    base_url: str, api_key: str, model: str, timeout_s: float, http: httpx.AsyncClient
+    base_url: str,
+    api_key: str,
+    model: str,
+    timeout_s: float,
+    http: httpx.AsyncClient,
+    stream: bool = False,
 ) -> ChatOpenAI:
+    """The chat model; with ``stream`` it streams (SSE) and reads ``usage`` from the last chunk.
+
+    ``timeout_s`` is httpx's per-read timeout; the whole call (every chunk of a stream) is
+    bounded by the attempt timeout of ``resilience.dependency``. langchain-openai's gap between
+    chunks (``stream_chunk_timeout``, 120 s or ``$LANGCHAIN_OPENAI_STREAM_CHUNK_TIMEOUT_S``) is
+    pinned to ``timeout_s`` so the environment cannot loosen or tighten it behind our back.
+    """
+    streaming: dict[str, Any] = (
+        {"streaming": True, "stream_usage": True, "stream_chunk_timeout": timeout_s}
+        if stream
+        else {}
+    )
     return ChatOpenAI(
         model=model,
         base_url=base_url,
@@ -74,6 +100,7 @@ def build_chat_model(
         timeout=timeout_s,
         temperature=0,
         http_async_client=http,
+        **streaming,
     )
 
 
@@ -106,7 +133,11 @@ class LLMClient:
                     "llm", f"HTTP {status}", status=status, retry_after=retry_after
                 ) from exc
             raise DependencyClientError("llm", f"HTTP {status}", status=status) from exc
-        except openai.APIError as exc:  # connection errors, malformed answers
+        except openai.APIError as exc:  # connection errors (a cut stream), malformed answers
+            raise DependencyUnavailable("llm", f"{type(exc).__name__}: {exc}") from exc
+        except httpx.TimeoutException as exc:  # a stream read timing out, if not wrapped
+            raise AttemptTimeout("llm", f"{type(exc).__name__} reading the answer") from exc
+        except httpx.TransportError as exc:  # a stream cut, if the SDK does not wrap it
             raise DependencyUnavailable("llm", f"{type(exc).__name__}: {exc}") from exc
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # An endpoint answering something that is not a chat completion is a failing

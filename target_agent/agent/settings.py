@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     llm_base_url: str = ""  # default: <toolbox_url>/v1
     llm_api_key: str = "stampede-local"
     llm_model: str = "stampede-sim"
+    # Stream the LLM's answers (SSE, ``stream: true``); tokens still come from ``usage``, and
+    # the per-attempt timeout bounds the whole stream. ``stampede up --env AGENT_LLM_STREAM=true``.
+    llm_stream: bool = False
     redis_url: str = "redis://127.0.0.1:6390/0"
     weakness: str = ""
     replica: str = Field(default_factory=socket.gethostname)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stampede import procs
-from stampede.sampler import Sampler, SampleRow, parse_metrics
+from stampede.sampler import Sampler, SampleRow, ScrapeSource, parse_metrics
 from tests.stampede.fakes import FAKES
 from tests.stampede.helpers import wait_until
 
@@ -90,7 +90,13 @@ def test_sampler_appends_rows_and_survives_failed_scrapes(tmp_path: Path) -> Non
         return MULTIPROCESS_STYLE
 
     path = tmp_path / "samples.csv"
-    sampler = Sampler(path, "tool-latency", fetch, lambda: [("workers_alive", "", 2)], 0.05)
+    sampler = Sampler(
+        path,
+        "tool-latency",
+        [ScrapeSource("agent", fetch)],
+        lambda: [("workers_alive", "", 2)],
+        0.05,
+    )
     sampler.start()
     deadline = time.monotonic() + 10
     while sampler.scrapes < 4 and time.monotonic() < deadline:
@@ -105,5 +111,5 @@ def test_sampler_appends_rows_and_survives_failed_scrapes(tmp_path: Path) -> Non
     assert len(rows) == sampler.rows == 8 * (sampler.scrapes - 1) + sampler.scrapes
     assert {r["experiment"] for r in rows} == {"tool-latency"}
     # A second sampler (next experiment) appends without a second header.
-    Sampler(path, "next", fetch, None, 0.05).start().stop()
+    Sampler(path, "next", [ScrapeSource("agent", fetch)], None, 0.05).start().stop()
     assert path.read_text().count("ts,experiment") == 1
