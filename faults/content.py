@@ -1,6 +1,7 @@
 """Content faults on a whole JSON answer: JSON-path rules, LLM rewrites, corrupt bodies.
 
-* ``apply_rules(value, rules)`` — a lying tool: set or replace values at JSON paths.
+* ``apply_rules(value, rules)`` — a lying tool: set or replace values at JSON paths
+  (``faults.jsonpath``: jsonpath-ng).
 * ``rewrite_completion(body, spec)`` — a hallucinating model: the assistant's content and/or the
   arguments of its tool calls, in a chat-completions body (``choices[*].message``).
 * ``corrupt(raw, how)`` — ``truncate``: the first half of the bytes; ``malformed``: a comma
@@ -12,60 +13,18 @@ All pure; the caller decides which answers they apply to and counts them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-from faults.jsonpath import Step, parse_path
+from faults.jsonpath import write, write_path
 from faults.model import BodyCorruption, FaultSpec, JsonRule
-
-
-def _parents(value: Any, steps: list[Step]) -> Iterator[Any]:
-    """Every container reached by following ``steps`` from ``value``."""
-    if not steps:
-        yield value
-        return
-    step, rest = steps[0], steps[1:]
-    if step is None and isinstance(value, list):
-        for item in value:
-            yield from _parents(item, rest)
-    elif _has(value, step):
-        yield from _parents(value[step], rest)
-
-
-def _has(value: Any, step: Step) -> bool:
-    """True when ``value[step]`` exists (an index of a list or a key of an object)."""
-    if isinstance(step, int):
-        return isinstance(value, list) and -len(value) <= step < len(value)
-    return isinstance(step, str) and isinstance(value, dict) and step in value
-
-
-def _assign(container: Any, step: Step, new: Any, create: bool) -> int:
-    """Write ``new`` at ``step`` of ``container``; the number of values written."""
-    if isinstance(container, dict) and isinstance(step, str):
-        if step in container or create:
-            container[step] = new
-            return 1
-    elif isinstance(container, list) and isinstance(step, int):
-        if _has(container, step):
-            container[step] = new
-            return 1
-    elif isinstance(container, list) and step is None:
-        for position in range(len(container)):
-            container[position] = new
-        return len(container)
-    return 0
 
 
 def apply_rules(value: Any, rules: tuple[JsonRule, ...]) -> tuple[Any, int]:
     """Apply ``rules`` in order to ``value`` (changed in place); the value and writes made."""
     written = 0
     for rule in rules:
-        steps = parse_path(rule.path)
-        if not steps:
-            value, written = rule.value, written + 1
-            continue
-        for parent in list(_parents(value, steps[:-1])):
-            written += _assign(parent, steps[-1], rule.value, create=rule.op == "set")
+        value, count = write(value, write_path(rule.path), rule.value, create=rule.op == "set")
+        written += count
     return value, written
 
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from faults.jsonpath import parse_path
+from faults.jsonpath import write_path
 
 LLM_TARGET = "llm"
 TOOLS_TARGET = "tools"
@@ -65,8 +65,10 @@ def is_tool_target(target: str) -> bool:
 class JsonRule(BaseModel):
     """Set or replace the value at ``path`` of a JSON answer (a lying tool).
 
-    ``path`` is a small JSONPath: ``$``, then ``.key``, ``["key"]``, ``[0]`` (index, negative
-    from the end) or ``[*]`` (every item). ``op="set"`` creates a missing last key of an object;
+    ``path`` is a JSONPath starting with ``$``, in jsonpath-ng's ``ext`` dialect
+    (``faults.jsonpath``): ``.key``, ``["key"]``, ``[0]`` (negative from the end), ``[*]``,
+    ``..key``, filters; one it cannot write at (``$.a * 2``, ``$.a | $.b``) is refused.
+    ``op="set"`` also creates a missing last ``.key`` on the objects the path's parent finds;
     ``op="replace"`` changes only values that exist. A path that matches nothing changes nothing.
     """
 
@@ -79,7 +81,7 @@ class JsonRule(BaseModel):
     @field_validator("path")
     @classmethod
     def _parses(cls, value: str) -> str:
-        parse_path(value)  # PathError is a ValueError: pydantic reports it (HTTP 422)
+        write_path(value)  # PathError is a ValueError: pydantic reports it (HTTP 422)
         return value
 
 

@@ -68,7 +68,8 @@ def build_row(
 ) -> list[str]:
     """The CSV cells (in :data:`COLUMNS` order) for one request event."""
     verdict = (context or {}).get(CONTEXT_KEY)
-    trial = ["", "", "", "", ""]
+    trial = ["", "", "", ""]  # case_id, trial, attempt, repeat (TRIAL_COLUMNS)
+    key = ""
     if isinstance(verdict, Verdict):
         status: int = verdict.status
         outcome = verdict.outcome
@@ -79,9 +80,10 @@ def build_row(
             verdict.replica,
         )
         error = verdict.reason if verdict.outcome != Outcome.CORRECT else ""
+        key = verdict.answer_key
         ask = verdict.attempt
         if ask is not None:
-            trial = [ask.case_id, ask.trial, str(ask.attempt), str(ask.repeat), verdict.answer_key]
+            trial = [ask.case_id, ask.trial, str(ask.attempt), str(ask.repeat)]
     else:
         status = int(getattr(response, "status_code", 0) or 0)
         outcome = Outcome.ERROR if exception is not None else Outcome.CORRECT
@@ -101,6 +103,7 @@ def build_row(
         experiment,
         _one_line(error),
         *trial,
+        key,
     ]
 
 

@@ -84,6 +84,22 @@ SLIS: dict[str, SliSpec] = {
             "retries",
             "increase of samples.csv retries_total (all dependencies) / requests",
         ),
+        _spec("trials", "count", "complete trial groups (one case asked K times in a row)"),
+        _spec(
+            "pass_hat_k",
+            "ratio",
+            "complete trial groups answered correct in all K attempts / trials (pass^k)",
+        ),
+        _spec(
+            "pass_at_k",
+            "ratio",
+            "complete trial groups with at least one correct attempt / trials (pass@k)",
+        ),
+        _spec(
+            "consistency",
+            "ratio",
+            "complete trial groups whose K answers agree (one answer_key, none empty) / trials",
+        ),
         _spec("max_breaker_state", "state", "max breaker_state sample, any dependency"),
         _spec("max_replicas", "replicas", "max replicas sample"),
         _spec(

@@ -17,10 +17,21 @@ from typing import Any
 import pandas as pd
 
 from reports.errors import ReportsError, obj, require_run_dir, where
-from stampede.contract import OUTCOMES, REQUEST_COLUMNS, SAMPLE_COLUMNS
+from stampede.contract import OUTCOMES, REQUEST_COLUMNS, SAMPLE_COLUMNS, TRIAL_COLUMNS
 
 # Numeric request columns; only `ts` must be present on every row.
-_REQUEST_NUMERIC = ("ts", "latency_ms", "status", "tokens", "cost_usd", "retries")
+_REQUEST_NUMERIC = (
+    "ts",
+    "latency_ms",
+    "status",
+    "tokens",
+    "cost_usd",
+    "retries",
+    "attempt",
+    "repeat",
+)
+# The pass^k columns (TRIAL_COLUMNS) came later: older run directories lack them and read as if
+# they were empty.
 
 
 @dataclass(frozen=True)
@@ -203,21 +214,26 @@ def _experiments(
     return tuple(out)
 
 
-def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def _read_csv(path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``columns`` of the CSV at ``path`` as text; ``optional`` ones may be absent (then empty)."""
+    required = [c for c in columns if c not in optional]
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.EmptyDataError as exc:
         raise ReportsError(
-            f"{path}: empty file (expected a header line: {','.join(columns)})"
+            f"{path}: empty file (expected a header line: {','.join(required)})"
         ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ReportsError(f"{path}: cannot parse CSV: {first}") from exc
-    missing = [c for c in columns if c not in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ReportsError(
-            f"{path}: missing columns: {', '.join(missing)} (expected {','.join(columns)})"
+            f"{path}: missing columns: {', '.join(missing)} (expected {','.join(required)})"
         )
+    for column in optional:
+        if column not in frame.columns:
+            frame[column] = ""
     return frame[list(columns)].copy()
 
 
@@ -250,7 +266,7 @@ def read_requests(path: Path) -> pd.DataFrame:
     """``requests.csv`` with numeric columns as floats (NaN when empty) and outcomes checked."""
     if not path.is_file():
         raise ReportsError(f"{path}: file not found (every run directory has requests.csv)")
-    frame = _read_csv(path, REQUEST_COLUMNS)
+    frame = _read_csv(path, REQUEST_COLUMNS, optional=TRIAL_COLUMNS)
     for column in _REQUEST_NUMERIC:
         frame[column] = _numeric(path, frame, column, required=column == "ts")
     outcome = frame["outcome"].astype(str).str.strip()
@@ -262,9 +278,24 @@ def read_requests(path: Path) -> pd.DataFrame:
             f"of {', '.join(OUTCOMES)}"
         )
     frame["outcome"] = outcome
-    for column in ("name", "replica", "experiment", "error"):
+    _check_attempts(path, frame)
+    for column in ("name", "replica", "experiment", "error", "case_id", "trial", "answer_key"):
         frame[column] = frame[column].astype(str)
     return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _check_attempts(path: Path, frame: pd.DataFrame) -> None:
+    """A row of a trial group has a whole ``1 <= attempt <= repeat``; others leave both empty."""
+    attempt, repeat = frame["attempt"], frame["repeat"]
+    grouped = frame["trial"].astype(str).str.strip() != ""
+    bad = grouped & ~((attempt >= 1) & (attempt <= repeat) & (attempt % 1 == 0) & (repeat % 1 == 0))
+    if bool(bad.any()):
+        row = int(bad.to_numpy().nonzero()[0][0])
+        shown = f"attempt {frame['attempt'].iloc[row]:g} of repeat {frame['repeat'].iloc[row]:g}"
+        raise ReportsError(
+            f"{where(path, _csv_line(path, row))}: attempt: {shown} is not a whole number in "
+            "1..repeat (trial groups: docs/slo.md, pass^k)"
+        )
 
 
 def read_samples(path: Path) -> pd.DataFrame:

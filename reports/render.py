@@ -105,6 +105,31 @@ def _sli_rows(scopes: list[ScopeSlis | None]) -> list[dict[str, Any]]:
     return rows
 
 
+def _trial_rows(scopes: list[tuple[str, ScopeSlis | None]]) -> list[dict[str, Any]]:
+    """The pass^k table: one row per scope; empty when no scope has a trial group."""
+    rows = []
+    for label, scope in scopes:
+        stats = scope.trials if scope is not None else None
+        if stats is None:
+            continue
+        rows.append(
+            {
+                "scope": label,
+                "k": ", ".join(str(k) for k in stats.repeats) or "—",
+                "trials": stats.trials,
+                "incomplete": stats.incomplete,
+                "why": stats.why,
+                **{
+                    name: display(getattr(stats, name), "ratio")
+                    for name in ("pass_hat_k", "pass_at_k", "consistency")
+                },
+            }
+        )
+    if not any(r["trials"] or r["incomplete"] for r in rows):
+        return []
+    return rows
+
+
 def _probes(state: Any) -> dict[str, Any] | None:
     if not state:
         return None
@@ -193,6 +218,7 @@ def build_report(
                 "windows": _phase_windows(phases),
                 "columns": columns,
                 "rows": _sli_rows([exp.scopes.get(c) for c in columns]),
+                "trials": _trial_rows([(c, exp.scopes.get(c)) for c in columns]),
                 "kpis": _kpis(exp),
                 "notes": phases.notes,
                 "journal": journal,
@@ -214,6 +240,7 @@ def build_report(
         params=dataclasses.asdict(summary.params),
         notes=summary.notes,
         run_rows=_sli_rows([summary.run]),
+        run_trials=_trial_rows([("run", summary.run)]),
         overview=_figure_html(overview(summary), "chart-overview") if experiments else "",
         experiments=experiments,
         slo=cases,

@@ -17,6 +17,7 @@ import pandas as pd
 from reports.catalogue import ALL, SCOPE_KINDS, SLIS, SliParams
 from reports.load import RunFrames
 from reports.phases import ExperimentPhases, experiment_phases
+from reports.trials import TrialStats, trial_stats
 from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
 
 Value = float | int | bool | None
@@ -36,6 +37,7 @@ class ScopeSlis:
     values: dict[str, Value] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     breakers: dict[str, float] = field(default_factory=dict)
+    trials: TrialStats | None = None
 
     @property
     def label(self) -> str:
@@ -113,6 +115,11 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     scope.set("tokens_per_success", _ratio(float(rows["tokens"].sum()), successes), no_success)
     scope.set("cost_per_success_usd", _ratio(float(rows["cost_usd"].sum()), successes), no_success)
     scope.set("retries_per_request", _ratio(float(rows["retries"].sum()), n), no_rows)
+    trials = trial_stats(rows)
+    scope.trials = trials
+    scope.set("trials", trials.trials)
+    for name in ("pass_hat_k", "pass_at_k", "consistency"):
+        scope.set(name, getattr(trials, name), trials.why)
 
 
 def counter_increases(samples: pd.DataFrame, metric: str) -> pd.DataFrame:

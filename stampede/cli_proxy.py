@@ -53,6 +53,7 @@ def serve(config: ProxyConfig, log_level: str = "info") -> None:
             http="httptools",
             lifespan="on",
             access_log=False,
+            proxy_headers=False,  # no X-Forwarded-* rewriting: not needed, not free
             server_header=False,
             date_header=False,
             log_level=log_level,

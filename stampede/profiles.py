@@ -128,10 +128,12 @@ def resolve_files(
     files = {spec.name: spec.file(experiments_dir, target) for spec in specs}
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
-        there = sorted(path.stem for path in (experiments_dir / target).glob("*.json"))
+        hint = ""
+        if target in TARGET_PROFILES:  # a catalogue of its own: say what it has
+            there = sorted(path.stem for path in (experiments_dir / target).glob("*.json"))
+            hint = f" (experiments for {target}: {', '.join(there) or 'none'})"
         raise InputError(
-            f"experiment file(s) not found for target {target!r}: {', '.join(missing)} "
-            f"(experiments for {target}: {', '.join(there) or 'none'})"
+            f"experiment file(s) not found for target {target!r}: {', '.join(missing)}{hint}"
         )
     for spec in specs:
         load = spec.load

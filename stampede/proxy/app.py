@@ -4,7 +4,7 @@ Proxied paths (``/llm/...``, ``/tools/<name>/...``, see ``upstreams``) go straig
 ``forward.handle`` with the server's own ``receive``/``send`` (no framework in the hot path;
 ``faults.asgi`` needs the server's ``receive`` to reset connections). Everything else goes to
 the admin app: ``/faults`` (the shared fault API, bearer token), ``/metrics``, ``/healthz``.
-The lifespan builds the store, injector, metrics and the pooled client; nothing at import.
+The lifespan builds the store, injector, metrics and the pooled session; nothing at import.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 
@@ -24,7 +23,7 @@ from faults.api import fault_router, validation_error
 from faults.inject import FaultInjector
 from faults.model import LLM_TARGET, TOOLS_TARGET
 from faults.store import FaultStore
-from stampede.proxy import forward
+from stampede.proxy import client, forward
 from stampede.proxy.config import ProxyConfig
 from stampede.proxy.metrics import ProxyMetrics
 from stampede.proxy.upstreams import RouteError, Routes
@@ -49,24 +48,22 @@ def fault_targets(routes: Routes) -> tuple[str, ...]:
 
 
 def build_proxy(config: ProxyConfig, routes: Routes) -> forward.Proxy:
-    """The runtime state for ``config`` (the client is opened here, closed by the lifespan)."""
+    """The runtime state for ``config`` (the session is opened here, closed by the lifespan)."""
     store = FaultStore(
         fault_targets(routes),
         config.max_fault_ttl_s,
         ttl_setting="max_fault_ttl_s",
         unsupported=UNSUPPORTED,
     )
-    timeout = httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s)
-    limits = httpx.Limits(
-        max_connections=config.max_connections, max_keepalive_connections=config.max_connections
+    session = client.open_session(
+        config.connect_timeout_s, config.read_timeout_s, config.max_connections
     )
-    client = httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
     return forward.Proxy(
         routes=routes,
         store=store,
         injector=FaultInjector(store, random.Random(config.seed)),
         metrics=ProxyMetrics(routes.by_target, store),
-        client=client,
+        session=session,
     )
 
 
@@ -104,7 +101,7 @@ def admin_app(config: ProxyConfig, routes: Routes, holder: dict[str, forward.Pro
             yield
         finally:
             proxy.store.clear_all()
-            await proxy.client.aclose()
+            await proxy.session.close()
 
     app = FastAPI(title="Stampede fault proxy", lifespan=lifespan)
     app.state.admin_token = config.admin_token

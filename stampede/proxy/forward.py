@@ -2,8 +2,8 @@
 
 Per call: the pre-call faults (``faults.inject``: rate limits, hang, latency, reset, error) run
 before anything is sent upstream; then the request goes out on the pooled aiohttp session of
-``stampede.proxy.client`` (why aiohttp: see there) (small bodies in one piece, larger or chunked ones streamed from ``receive``), and the answer
-comes back one of three ways:
+``stampede.proxy.client`` (why aiohttp: see there), small bodies in one piece, larger or
+chunked ones streamed from ``receive``; and the answer comes back one of three ways:
 
 * **pass-through** (no fault, or none that touches the answer): status, headers and the raw
   bytes as they arrive (``iter_any``), one ASGI message per upstream read — byte-identical,

@@ -44,7 +44,7 @@ class Upstream:
     Everything a call needs is computed here once (the hot path only joins strings).
     """
 
-    __slots__ = ("target", "base", "is_llm", "host_header", "_prefix", "_origin")
+    __slots__ = ("_origin", "_prefix", "base", "host_header", "is_llm", "target")
 
     def __init__(self, target: str, base: str) -> None:
         parsed = httpx.URL(base)  # validated by the configuration already
@@ -62,11 +62,11 @@ class Upstream:
 
     def url(self, rest: str, query: bytes) -> URL:
         """The upstream URL for ``rest`` (the raw path after the route prefix) and ``query``."""
-        if "." in rest or "%" in rest:  # only then can a segment be '.' or '..' (or %2e%2e)
-            if any(unquote(part) in ("..", ".") for part in rest.split("/")):
-                raise RouteError(
-                    400, f"path segments '.' and '..' are not forwarded ({self.target})"
-                )
+        # Only a path with '.' or '%' can have a segment '.' or '..' (or %2e%2e): check those.
+        if ("." in rest or "%" in rest) and any(
+            unquote(part) in ("..", ".") for part in rest.split("/")
+        ):
+            raise RouteError(400, f"path segments '.' and '..' are not forwarded ({self.target})")
         if "#" in rest:
             raise RouteError(400, f"a path with '#' is not forwarded ({self.target})")
         raw = f"{self._prefix}/{rest}" if rest or self._prefix.count("/") == 2 else self._prefix

@@ -88,6 +88,7 @@ class AgentRuntime:
             settings.llm_model,
             llm_policy.timeout_s,
             http,
+            stream=settings.llm_stream,
         )
         redis_policy = settings.policy("redis")
         client = build_redis(

@@ -18,6 +18,8 @@ from stampede.cases import Case
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "helpdesk"
+#: The helpdesk's tools (examples/helpdesk/tools.py), one proxy upstream each.
+TOOLS = ("lookup_service", "get_oncall")
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def start_tools(log_dir: Path, knowledge: Path | None = None, name: str = "tools
 def start_agent(
     log_dir: Path, llm_url: str, tools_url: str, name: str = "agent", **settings: str
 ) -> Service:
-    """The helpdesk agent; ``settings`` are extra ``HELPDESK_*`` values (lower-case names)."""
+    """The helpdesk agent; ``settings`` are extra ``HELPDESK_*`` values (lower-case names) and
+    win over the URLs (``llm_base_url="http://proxy/llm"``)."""
     env = {
         "HELPDESK_LLM_BASE_URL": f"{llm_url}/v1",
         "HELPDESK_TOOLS_URL": tools_url,
@@ -70,6 +73,32 @@ def start_agent(
         **{f"HELPDESK_{k.upper()}": v for k, v in settings.items()},
     }
     return start_app("examples.helpdesk.agent:app", log_dir / f"{name}.log", env, "/readyz", 60.0)
+
+
+def start_proxy(log_dir: Path, llm_url: str, tools_url: str, admin_token: str) -> Service:
+    """``stampede proxy --config examples/helpdesk/proxy.yaml`` with this test's free ports."""
+    port = procs.free_port()
+    upstreams = {
+        "llm": f"{llm_url}/v1",
+        **{f"tool:{tool}": f"{tools_url}/tools/{tool}" for tool in TOOLS},
+    }
+    config = ("--config", str(EXAMPLE / "proxy.yaml"))
+    proc = procs.spawn_proxy(port, log_dir / "proxy.log", admin_token, upstreams, *config)
+    try:
+        procs.wait_ready(proc, procs.proxy_ready(port), "fault proxy", 30.0)
+    except BaseException:
+        procs.stop(proc)
+        raise
+    return Service(f"http://{procs.LOCALHOST}:{port}", proc)
+
+
+def start_agent_via_proxy(
+    log_dir: Path, proxy_url: str, name: str = "agent", **settings: str
+) -> Service:
+    """The helpdesk agent with its LLM (``/llm``) and tools (``/tools/<name>``) behind a proxy."""
+    return start_agent(
+        log_dir, proxy_url, proxy_url, name, llm_base_url=f"{proxy_url}/llm", **settings
+    )
 
 
 def ask(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from faults.content import apply_rules, corrupt, rewrite_completion, usage_tokens
-from faults.jsonpath import PathError, parse_path
+from faults.jsonpath import PathError, compile_path, write_path
 from faults.model import FaultSpec, JsonRule
 
 
@@ -20,11 +20,18 @@ def tool_answer() -> dict[str, Any]:
     }
 
 
-def test_parse_path() -> None:
-    assert parse_path('$.a[0]["b c"][*][-1]') == ["a", 0, "b c", None, -1]
-    assert parse_path("$") == []
-    with pytest.raises(PathError, match="cannot read"):
-        parse_path("$.a..b")
+def test_compile_path_reads_the_dialect_and_names_a_bad_path() -> None:
+    document = {"a": [{"b c": [[1, 2], [3, 4]]}]}
+    found = compile_path('$.a[0]["b c"][*][-1]').find(document)
+    assert [match.value for match in found] == [2, 4]
+    assert compile_path("$") is compile_path("$")  # parsed once, cached
+    for bad in ("$.a[", "$ .", "", "$[?(@.x ==]"):
+        with pytest.raises(PathError, match=r"JSON path|empty"):
+            compile_path(bad)
+    for unwritable in ("$.a * 2", "$.a | $.b", "$.a.`len`"):
+        compile_path(unwritable)
+        with pytest.raises(PathError, match="cannot write at it"):
+            write_path(unwritable)
 
 
 @pytest.mark.parametrize(
@@ -33,8 +40,10 @@ def test_parse_path() -> None:
         (JsonRule(path="$.findings[*].supports", value="dns"), ["dns", "dns"], 2),
         (JsonRule(path="$.findings[-1].supports", value="dns"), ["db", "dns"], 1),
         (JsonRule(path="$.findings[5].supports", value="dns"), ["db", "db"], 0),
+        (JsonRule(path="$..supports", value="dns"), ["dns", "dns"], 2),
+        (JsonRule(path="$.findings[?(@.n == 2)].supports", value="dns"), ["db", "dns"], 1),
     ],
-    ids=["wildcard", "negative-index", "out-of-range"],
+    ids=["wildcard", "negative-index", "out-of-range", "descendants", "filter"],
 )
 def test_rules_replace_values_at_a_path(rule: JsonRule, expected: list[str], written: int) -> None:
     value, count = apply_rules(tool_answer(), (rule,))
@@ -53,6 +62,11 @@ def test_set_creates_a_missing_key_and_replace_does_not() -> None:
     )
     assert value["data"] == {"p99": 4100, "error_rate": 0.5}
     assert count == 2
+    nested, written = apply_rules(
+        tool_answer(), (JsonRule(path="$.findings[*].why", value="x"), JsonRule(path="$.no.k"))
+    )
+    assert [f["why"] for f in nested["findings"]] == ["x", "x"] and written == 2
+    assert "no" not in nested  # set creates the last key only, never a missing parent
     whole, _ = apply_rules(tool_answer(), (JsonRule(path="$", value={"lie": True}),))
     assert whole == {"lie": True}
 

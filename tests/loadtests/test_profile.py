@@ -21,11 +21,12 @@ from loadtests.profile import (
     Verdict,
     case_picker,
     load_case_set,
-    load_profile,
 )
+from loadtests.select import load_profile
 from stampede.cases import reference_cases
 from stampede.contract import Outcome
 from stampede.errors import InputError
+from stampede.judges import answer_key
 from target_agent.toolbox.catalogue import catalogue
 
 INCIDENT = catalogue()[0]
@@ -126,7 +127,8 @@ def test_every_outcome_is_covered_by_the_table() -> None:
 def test_answer_fields_are_read() -> None:
     """Tokens, cost, retries, replica and id come from the answer."""
     verdict = PROFILE.judge(CASE, ok(answer()))
-    assert verdict == Verdict(Outcome.CORRECT, "", 200, 321, 0.0004, 2, "pod-a", "inv-1")
+    key = answer_key(TRUE)
+    assert verdict == Verdict(Outcome.CORRECT, "", 200, 321, 0.0004, 2, "pod-a", "inv-1", key)
 
 
 def test_replica_falls_back_to_the_served_by_header() -> None:

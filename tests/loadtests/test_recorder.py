@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from loadtests.profile import Verdict
+from loadtests.profile import Attempt, Verdict
 from loadtests.recorder import (
     COLUMNS,
     CONTEXT_KEY,
@@ -43,13 +43,29 @@ def test_verdict_fields_make_the_row() -> None:
         "replica": "pod-1",
         "experiment": "exp",
         "error": "root cause 'a' != expected 'b'",
+        "case_id": "",
+        "trial": "",
+        "attempt": "",
+        "repeat": "",
+        "answer_key": "",
     }
+
+
+def test_an_attempt_fills_the_trial_columns() -> None:
+    """A trial group's ask writes case, group, attempt, K and the answer's key."""
+    ask = Attempt("capital-fr", "ab12cd-w0-u3-7", 2, 4)
+    verdict = Verdict(Outcome.CORRECT, "", 200, answer_key="f00d", attempt=ask)
+    row = dict(zip(COLUMNS, build_row(name="n", start_time=1.0, response_time=1.0,
+                                      context={CONTEXT_KEY: verdict}), strict=True))  # fmt: skip
+    got = {c: row[c] for c in ("case_id", "trial", "attempt", "repeat", "answer_key")}
+    assert got == {"case_id": "capital-fr", "trial": "ab12cd-w0-u3-7", "attempt": "2",
+                   "repeat": "4", "answer_key": "f00d"}  # fmt: skip
 
 
 def test_correct_rows_have_no_error_and_unknowns_are_empty() -> None:
     row = build_row(name="n", start_time=1.0, response_time=1.0,
                     context={CONTEXT_KEY: Verdict(Outcome.CORRECT, "", 200)})  # fmt: skip
-    assert row[4:] == ["correct", "", "", "", "", "", ""]
+    assert row[4:] == ["correct", "", "", "", "", "", "", "", "", "", "", ""]
 
 
 def test_events_without_a_verdict_are_judged_by_the_exception() -> None:

@@ -32,9 +32,8 @@ class Running:
 
 def start_upstream(log: Path) -> Running:
     port = procs.free_port()
-    command = procs.uvicorn_command(
-        "tests.proxy.upstream:app", "--host", procs.LOCALHOST, "--port", str(port), "--no-access-log"
-    )
+    address = ("--host", procs.LOCALHOST, "--port", str(port))
+    command = procs.uvicorn_command("tests.proxy.upstream:app", *address, "--no-access-log")
     proc = procs.spawn(command, log)
     url = f"http://{procs.LOCALHOST}:{port}"
     procs.wait_http_ok(f"{url}/healthz", proc, what="test upstream")

@@ -33,6 +33,8 @@ REQUEST_COLUMNS = [
     "experiment",
     "error",
 ]
+#: The pass^k columns, appended when a row has them (runs before pass^k lack them).
+TRIAL_COLUMNS = ["case_id", "trial", "attempt", "repeat", "answer_key"]
 
 
 def iso(ts: float, *, aware: bool = False) -> str:
@@ -191,7 +193,10 @@ def write_run(
     }
     run.update(run_extra)
     (run_dir / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
-    write_csv(run_dir / "requests.csv", REQUEST_COLUMNS, requests)
+    rows = list(requests)
+    trials = any("trial" in row for row in rows)
+    columns = REQUEST_COLUMNS + TRIAL_COLUMNS if trials else REQUEST_COLUMNS
+    write_csv(run_dir / "requests.csv", columns, ({c: "" for c in columns} | r for r in rows))
     if samples is not None:
         write_csv(
             run_dir / "samples.csv", ["ts", "experiment", "metric", "label", "value"], samples

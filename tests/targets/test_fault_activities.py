@@ -1,8 +1,10 @@
 """The fault activities send where the target's ``chaos_env()`` says: ``$STAMPEDE_FAULT_API_URL``.
 
-Two real toolboxes on free ports: ``fault_api`` stands in for a fault proxy (the environment
-points at it), ``stack_toolbox`` is the toolbox of a stack.json written here (no agent runs: the
-fault activities read only the toolbox's URL and token from it).
+Two real toolboxes on free ports: ``fault_api`` stands in for someone else's fault API (the
+environment points at it), ``stack_toolbox`` is the toolbox of a stack.json written here (no
+agent runs: the fault activities read only URLs and tokens from it). ``stack_proxy`` is a real
+``stampede proxy`` in front of ``stack_toolbox``, as ``stampede up --proxy`` puts it: world
+faults (lie, hallucinate) must reach the toolbox behind it, the rest the proxy.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
+from experiments.activities.toolbox import _api
 from experiments.activities.toolbox.actions import clear_all_faults, clear_fault, inject_fault
 from experiments.activities.toolbox.probes import active_faults, no_fault_active
 from faults.client import FaultClient
 from stampede import procs
 from stampede.targets import FaultEndpoint, UrlTarget
+from target_agent.toolbox.catalogue import catalogue
+from target_agent.vocabulary import TOOLS
 from tests.conftest import Server
 
 BIN = Path(sys.executable).parent
@@ -105,23 +111,69 @@ def stack_toolbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     procs.stop(proc)
 
 
-@pytest.fixture
-def stack_file(tmp_path: Path, stack_toolbox: Server) -> Iterator[str]:
-    """A complete stack.json whose toolbox is `stack_toolbox` (faults cleared after the test)."""
-    now = stack_toolbox.proc.create_time
-    ids = {"pid": stack_toolbox.proc.pid, "create_time": now, "log": "x.log"}
-    state = {
+@pytest.fixture(scope="module")
+def stack_proxy(tmp_path_factory: pytest.TempPathFactory, stack_toolbox: Server) -> Iterator[Server]:
+    """A real fault proxy in front of `stack_toolbox` (LLM and every tool), own admin token."""
+    port = procs.free_port()
+    token = secrets.token_hex(8)
+    upstreams = {"llm": f"{stack_toolbox.url}/v1"}
+    upstreams.update({f"tool:{name}": f"{stack_toolbox.url}/tools/{name}" for name in TOOLS})
+    log = tmp_path_factory.mktemp("stack-proxy") / "proxy.log"
+    proc = procs.spawn_proxy(port, log, token, upstreams)
+    procs.ensure_ready(proc, procs.proxy_ready(port), "fault proxy", timeout_s=30)
+    yield Server(f"http://{procs.LOCALHOST}:{port}", port, proc, token)
+    procs.stop(proc)
+
+
+def write_stack(path: Path, toolbox: Server, proxy: Server | None = None) -> str:
+    """A complete stack.json whose toolbox (and proxy) are the given servers; its path."""
+    now = toolbox.proc.create_time
+    ids = {"pid": toolbox.proc.pid, "create_time": now, "log": "x.log"}
+    state: dict[str, object] = {
         "version": 1,
         "started_at": now,
-        "admin_token": stack_toolbox.admin_token,
+        "admin_token": toolbox.admin_token,
         "redis": {**ids, "port": 1, "url": "redis://127.0.0.1:1/0", "executable": "redis"},
-        "toolbox": {**ids, "port": stack_toolbox.port, "url": stack_toolbox.url},
+        "toolbox": {**ids, "port": toolbox.port, "url": toolbox.url},
         "agent": {**ids, "port": 2, "url": "http://127.0.0.1:2", "workers": 1},
     }
-    path = tmp_path / "stack.json"
+    if proxy is not None:
+        state["proxy"] = {
+            **ids,
+            "port": proxy.port,
+            "url": proxy.url,
+            "admin_token": proxy.admin_token,
+            "upstreams": {},
+        }
     path.write_text(json.dumps(state))
-    yield str(path)
-    FaultClient(stack_toolbox.url, stack_toolbox.admin_token).clear_all()
+    return str(path)
+
+
+def _clean(*servers: Server) -> None:
+    for server in servers:
+        FaultClient(server.url, server.admin_token).clear_all()
+
+
+@pytest.fixture
+def stack_file(tmp_path: Path, stack_toolbox: Server) -> Iterator[str]:
+    """A stack.json whose toolbox is `stack_toolbox`, no proxy (faults cleared after the test)."""
+    yield write_stack(tmp_path / "stack.json", stack_toolbox)
+    _clean(stack_toolbox)
+
+
+@pytest.fixture
+def proxy_stack(
+    tmp_path: Path, stack_toolbox: Server, stack_proxy: Server
+) -> Iterator[tuple[FaultClient, FaultClient]]:
+    """A stack.json with `stack_proxy` in front of `stack_toolbox`, found through the environment
+    as `LocalTarget.chaos_env()` gives it (fault API = the proxy); (toolbox, proxy) clients.
+    """
+    _clean(stack_toolbox, stack_proxy)
+    yield (
+        FaultClient(stack_toolbox.url, stack_toolbox.admin_token),
+        FaultClient(stack_proxy.url, stack_proxy.admin_token),
+    )
+    _clean(stack_toolbox, stack_proxy)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ import httpx
 from chaoslib.exceptions import ActivityFailed
 
 from experiments.activities import _local
-from loadtests.profile import ProfileError, Reply, TargetProfile, load_profile
+from loadtests.profile import ProfileError, Reply, TargetProfile
+from loadtests.select import load_profile
 from stampede.cases import Case, reference_cases
 from stampede.contract import Outcome
 

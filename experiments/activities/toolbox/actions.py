@@ -1,14 +1,19 @@
 """Actions on the fault API: inject a fault on the LLM or a tool, clear faults.
 
-The fault API is ``$STAMPEDE_FAULT_API_URL`` when set (the suite's target sets it: a fault
-proxy's, else the toolbox's), else the local stack's toolbox; an explicit ``state_file``
-argument means that stack's toolbox (``_api`` has the order). Every fault carries a TTL, so an
-experiment that never reaches its rollbacks cannot leave one behind. Targets: ``llm``,
+Transport and content faults go to ``$STAMPEDE_FAULT_API_URL`` when set (the suite's target sets
+it: a fault proxy's, else the toolbox's), else to the local stack's toolbox; an explicit
+``state_file`` argument means that stack's toolbox. World faults (``lie``, ``hallucinate``) go to
+the stack's toolbox even when that URL is its fault proxy: only the toolbox knows what a
+plausible lie is (``_api`` has the rules). Clearing acts on every fault API of the stack (toolbox
+and proxy), so a rollback clears what was set wherever it was set. Every fault carries a TTL, so
+an experiment that never reaches its rollbacks cannot leave one behind. Targets: ``llm``,
 ``tools`` (every tool), ``tool:<name>``.
 
 No ``from __future__ import annotations`` in activity modules: Chaos Toolkit's discovery reads
 the annotation objects, and string annotations would all be reported as "object".
 """
+
+from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
@@ -17,6 +22,9 @@ from experiments.activities._local import Figures
 from experiments.activities.toolbox import _api
 
 __all__ = ["clear_all_faults", "clear_fault", "inject_fault"]
+
+#: Parameters of `inject_fault` that are not fault-model fields.
+NOT_SPEC = frozenset({"target", "state_file", "configuration", "secrets"})
 
 
 def inject_fault(
@@ -31,31 +39,38 @@ def inject_fault(
     lie: bool = False,
     hallucinate: bool = False,
     ttl_s: float = 60,
+    retry_after_format: str = "seconds",
+    reset: bool = False,
+    latency_dist: str = "uniform",
+    jitter_sigma: float = 1.0,
+    rate_limit_tpm: float | None = None,
+    corrupt_body: str | None = None,
+    json_rules: list[dict[str, Any]] | None = None,
+    llm_content: str | None = None,
+    llm_tool_arguments: dict[str, Any] | None = None,
+    llm_tool_name: str | None = None,
+    stream_first_token_ms: float = 0.0,
+    stream_token_ms: float = 0.0,
+    stream_cut_after: int | None = None,
+    stream_malformed_chunk: int | None = None,
     state_file: str = "",
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Set a fault on `target` at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if refused.
+    """Set a fault on `target`: lie/hallucinate on the toolbox, the rest at the fault API; raises.
 
-    `target` is llm, tools or tool:<name>; the fault lasts `ttl_s` s and replaces any fault
-    already on `target`. Returns the fault as the fault API stored it, with `expires_at`
-    (epoch s).
+    The rest goes to $STAMPEDE_FAULT_API_URL (a fault proxy's or the toolbox's), else the
+    stack's toolbox. lie / hallucinate need the toolbox's answer key: through the stack's proxy
+    they go to the toolbox behind it; with no stack behind the URL they raise "lie is a toolbox
+    world fault; through a proxy use json_rules / llm_content". `target` is llm, tools or
+    tool:<name>; the fault lasts `ttl_s` s and replaces any fault already on `target`. Only
+    fields that differ from their default are sent. Returns the fault as stored, with
+    `expires_at` (epoch s) and `fault_api` (the URL it was set on).
     """
     if ttl_s <= 0:
         raise ActivityFailed(f"fault on {target}: ttl_s must be > 0, got {ttl_s}")
-    body = {
-        "error_rate": error_rate,
-        "error_status": error_status,
-        "latency_ms": latency_ms,
-        "jitter_ms": jitter_ms,
-        "hang": hang,
-        "rate_limit_rps": rate_limit_rps,
-        "retry_after_s": retry_after_s,
-        "lie": lie,
-        "hallucinate": hallucinate,
-        "ttl_s": ttl_s,
-    }
-    return _api.set_fault(target, body, state_file, configuration)
+    given = {name: value for name, value in locals().items() if name not in NOT_SPEC}
+    return _api.set_fault(target, _api.spec_body(given), state_file, configuration)
 
 
 def clear_fault(
@@ -64,9 +79,10 @@ def clear_fault(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Clear `target`'s fault at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if refused.
+    """Clear `target`'s fault on every fault API (proxy and toolbox); raises if one refuses.
 
-    Idempotent: clearing a target without a fault returns ``{"cleared": []}``.
+    Every API is tried before raising. Idempotent: clearing a target without a fault returns
+    ``{"cleared": []}``.
     """
     return {"cleared": _api.clear_fault(target, state_file, configuration)}
 
@@ -76,8 +92,8 @@ def clear_all_faults(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Clear every fault at $STAMPEDE_FAULT_API_URL, else the toolbox; raises if refused or down.
+    """Clear every fault on every fault API (proxy and toolbox); raises if one refuses or is down.
 
-    Idempotent: returns the targets that had a fault.
+    Every API is tried before raising. Idempotent: returns the targets that had a fault.
     """
     return {"cleared": _api.clear_all_faults(state_file, configuration)}

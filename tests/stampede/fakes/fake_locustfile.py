@@ -11,8 +11,9 @@ from typing import Any
 
 from locust import HttpUser, constant, events, task
 
-COLUMNS = ["ts", "latency_ms", "name", "status", "outcome", "tokens", "cost_usd",
-           "retries", "replica", "experiment", "error"]  # fmt: skip
+from stampede.contract import REQUEST_COLUMNS
+
+COLUMNS = list(REQUEST_COLUMNS)  # the fake fills the first eleven; the rest (pass^k) are empty
 out: dict[str, Any] = {}
 
 
@@ -45,9 +46,10 @@ def _record(
     **kwargs: Any,
 ) -> None:
     status = getattr(response, "status_code", 0) or 0
-    out["writer"].writerow([f"{start_time or time.time():.6f}", f"{response_time:.3f}", name,
-                            status, "correct" if exception is None else "error", 10,
-                            0.001, 0, "fake", out["exp"], str(exception or "")])  # fmt: skip
+    cells = [f"{start_time or time.time():.6f}", f"{response_time:.3f}", name, status,
+             "correct" if exception is None else "error", 10, 0.001, 0, "fake", out["exp"],
+             str(exception or "")]  # fmt: skip
+    out["writer"].writerow(cells + [""] * (len(COLUMNS) - len(cells)))
     out["handle"].flush()
 
 

@@ -1,0 +1,369 @@
+"""The helpdesk example through the fault proxy: experiments/url/ move its outcome classes.
+
+Real processes on free 127.0.0.1 ports: the scripted LLM, the tools, ``stampede proxy`` (with
+examples/helpdesk/proxy.yaml) and the helpdesk agent pointed at the proxy (a plain one and a
+streaming one). Each experiment runs as a real ``chaos --no-version-check run --rollback-strategy
+always`` with only the url target's environment (``STAMPEDE_AGENT_URL``,
+``STAMPEDE_FAULT_API_URL``/``_TOKEN``) while a small closed-loop load asks the cases through the
+declarative profile; the journal's method window splits the requests into baseline / fault /
+recovery (``tests.examples.load``). Expected: a 429 storm -> shed; a cut stream -> error; a
+lying on-call tool -> wrong. After the rollback the proxy has no fault left.
+
+Then ``stampede suite --target url`` with examples/helpdesk/slo.yaml: the gate fails the
+lying-tool experiment on its wrong_ratio objective, and passes the fault-free baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from loadtests.declarative import DeclarativeProfile, load_declarative_profile
+from stampede import procs
+from stampede.cases import Case, load_cases
+from stampede.profiles import TARGET_PROFILES
+from tests.examples.load import ClosedLoop, fault_window, phase_counts, share
+from tests.examples.support import (
+    EXAMPLE,
+    ROOT,
+    Service,
+    start_agent_via_proxy,
+    start_llm,
+    start_proxy,
+    start_tools,
+)
+
+pytestmark = pytest.mark.timeout(150)
+
+BIN = Path(sys.executable).parent
+CHAOS = [str(BIN / "chaos"), "--no-version-check"]
+URL_EXPERIMENTS = ROOT / "experiments" / "url"
+PROXY_EXPERIMENTS = ("llm-rate-limit", "llm-stream-cut", "lying-tool")
+TOKEN = "helpdesk-chaos-test-token"
+#: Seconds of the fault window (the experiments' STAMPEDE_FAULT_WINDOW_S), and around it.
+WINDOW_S = 4
+WARMUP_S = 2.5
+COOLDOWN_S = 2.5
+CHAOS_TIMEOUT_S = 60
+
+
+def chaos_env(agent_url: str, proxy_url: str, **extra: str) -> dict[str, str]:
+    """The url target's environment for ``chaos`` (UrlTarget.chaos_env) plus experiment knobs."""
+    return {
+        "STAMPEDE_AGENT_URL": agent_url,
+        "STAMPEDE_FAULT_API_URL": proxy_url,
+        "STAMPEDE_FAULT_API_TOKEN": TOKEN,
+        **extra,
+    }
+
+
+def experiment(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((URL_EXPERIMENTS / f"{name}.json").read_text())
+    return data
+
+
+# -- the experiment files --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def validations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str]]:
+    """``chaos --no-version-check validate`` of each proxy experiment, side by side."""
+    env = {**os.environ, **chaos_env("http://127.0.0.1:9", "http://127.0.0.1:9")}
+    running = {}
+    for name in PROXY_EXPERIMENTS:
+        cwd = tmp_path_factory.mktemp(f"validate-{name}")
+        running[name] = subprocess.Popen(
+            [*CHAOS, "--log-file", str(cwd / "chaos.log"), "validate",
+             str(URL_EXPERIMENTS / f"{name}.json")],
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    return {name: (p.wait(timeout=120), p.communicate()[0]) for name, p in running.items()}
+
+
+@pytest.mark.parametrize("name", PROXY_EXPERIMENTS)
+def test_chaos_validates_the_experiment(name: str, validations: dict[str, tuple[int, str]]) -> None:
+    code, output = validations[name]
+    assert code == 0, output
+    assert "experiment syntax and semantic look valid" in output
+
+
+@pytest.mark.parametrize("name", PROXY_EXPERIMENTS)
+def test_the_experiment_reads_only_the_url_targets_environment(name: str) -> None:
+    """Agent URL and fault API from the env (no default, no local stack), a TTL on the fault,
+    the method ends by clearing it and the rollback clears the same target again."""
+    exp = experiment(name)
+    config = exp["configuration"]
+    for key, env in (
+        ("agent_url", "STAMPEDE_AGENT_URL"),
+        ("fault_api_url", "STAMPEDE_FAULT_API_URL"),
+    ):
+        assert config[key] == {"type": "env", "key": env}
+    assert exp["secrets"]["fault_api"]["token"] == {
+        "type": "env",
+        "key": "STAMPEDE_FAULT_API_TOKEN",
+    }
+    assert "state_file" not in json.dumps(exp) and "127.0.0.1" not in json.dumps(exp)
+    assert exp["runtime"]["rollbacks"]["strategy"] == "always"
+    for key, value in config.items():
+        assert value["type"] == "env" and value["key"].startswith("STAMPEDE_"), key
+    inject, clear = exp["method"]
+    assert inject["provider"]["func"] == "inject_fault"
+    assert inject["provider"]["arguments"]["ttl_s"] == "${fault_ttl_s}"
+    assert inject["pauses"] == {"after": "${fault_window_s}"}
+    target = inject["provider"]["arguments"]["target"]
+    assert clear["provider"]["func"] == "clear_fault"
+    (rollback,) = exp["rollbacks"]
+    assert clear["provider"]["arguments"] == rollback["provider"]["arguments"] == {"target": target}
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("helpdesk-chaos")
+
+
+@pytest.fixture(scope="module")
+def llm(logs: Path) -> Iterator[Service]:
+    service = start_llm(logs)
+    yield service
+    procs.stop(service.proc)
+
+
+@pytest.fixture(scope="module")
+def tools(logs: Path) -> Iterator[Service]:
+    service = start_tools(logs)
+    yield service
+    procs.stop(service.proc)
+
+
+@pytest.fixture(scope="module")
+def proxy(logs: Path, llm: Service, tools: Service) -> Iterator[Service]:
+    service = start_proxy(logs, llm.url, tools.url, TOKEN)
+    yield service
+    procs.stop(service.proc)
+
+
+@pytest.fixture(scope="module")
+def agents(logs: Path, proxy: Service) -> Iterator[dict[bool, Service]]:
+    """The helpdesk behind the proxy: ``agents[False]`` plain, ``agents[True]`` streaming."""
+    plain = start_agent_via_proxy(logs, proxy.url, "agent")
+    try:
+        streaming = start_agent_via_proxy(logs, proxy.url, "streaming", llm_stream="true")
+    except BaseException:
+        procs.stop(plain.proc)
+        raise
+    yield {False: plain, True: streaming}
+    procs.stop(streaming.proc)
+    procs.stop(plain.proc)
+
+
+@pytest.fixture(scope="module")
+def profile() -> DeclarativeProfile:
+    return load_declarative_profile(EXAMPLE / "profile.yaml")
+
+
+@pytest.fixture(scope="module")
+def cases(profile: DeclarativeProfile) -> tuple[Case, ...]:
+    loaded = load_cases(EXAMPLE / "cases.yaml")
+    profile.check_cases(loaded)
+    return loaded
+
+
+def proxy_faults(proxy_url: str) -> dict[str, Any]:
+    response = httpx.get(
+        f"{proxy_url}/faults", headers={"Authorization": f"Bearer {TOKEN}"}, trust_env=False
+    )
+    response.raise_for_status()
+    faults: dict[str, Any] = response.json()["faults"]
+    return faults
+
+
+def run_chaos(name: str, env: dict[str, str], work: Path) -> tuple[int, dict[str, Any]]:
+    """``chaos run --rollback-strategy always`` of experiments/url/<name>.json: code, journal."""
+    journal = work / "journal.json"
+    cmd = [*CHAOS, "--log-file", str(work / "chaostoolkit.log"), "run",
+           "--rollback-strategy", "always", "--journal-path", str(journal),
+           str(URL_EXPERIMENTS / f"{name}.json")]  # fmt: skip
+    chaos = procs.Child("chaos", cmd, work / "chaos.out", env, ROOT)
+    code = chaos.wait(CHAOS_TIMEOUT_S)
+    if code is None:
+        chaos.stop(signal.SIGINT, 20)
+        pytest.fail(
+            f"chaos run {name} still running after {CHAOS_TIMEOUT_S} s:\n{chaos.log_tail()}"
+        )
+    if not journal.exists():
+        pytest.fail(f"chaos run {name} exited {code} without a journal:\n{chaos.log_tail()}")
+    data: dict[str, Any] = json.loads(journal.read_text())
+    return code, data
+
+
+# -- the outcome classes move ------------------------------------------------------------------
+
+Counts = dict[str, Counter[str]]
+
+
+def shed_rises(counts: Counts) -> None:
+    """The 429s come back as the helpdesk's own 429 + Retry-After: shed."""
+    assert share(counts["fault"], "shed") >= 0.5, counts
+
+
+def error_rises(counts: Counts) -> None:
+    """A cut stream is a failed LLM call: 502, error (or a partial answer)."""
+    assert share(counts["fault"], "error", "degraded") >= 0.5, counts
+
+
+def wrong_rises(counts: Counts) -> None:
+    """Every primary on-call answer names the liar's value: 3 of the 14 cases go wrong."""
+    assert counts["fault"]["wrong"] >= 2, counts
+    assert share(counts["fault"], "wrong") >= 0.1, counts
+
+
+@dataclass(frozen=True)
+class Expectation:
+    name: str
+    streaming: bool
+    rises: Callable[[Counts], None]
+    knobs: tuple[tuple[str, str], ...] = ()
+
+
+EXPECTATIONS = [
+    Expectation("llm-rate-limit", False, shed_rises),
+    Expectation("llm-stream-cut", True, error_rises),
+    Expectation("lying-tool", False, wrong_rises),
+]
+
+
+@pytest.mark.parametrize("expect", EXPECTATIONS, ids=[e.name for e in EXPECTATIONS])
+def test_the_fault_moves_the_outcome_classes(
+    expect: Expectation,
+    agents: dict[bool, Service],
+    proxy: Service,
+    profile: DeclarativeProfile,
+    cases: tuple[Case, ...],
+    tmp_path: Path,
+) -> None:
+    """Correct before and after, the expected class during the fault, no fault left behind."""
+    agent = agents[expect.streaming]
+    env = chaos_env(
+        agent.url, proxy.url, STAMPEDE_FAULT_WINDOW_S=str(WINDOW_S), STAMPEDE_FAULT_TTL_S="30",
+        **dict(expect.knobs),
+    )  # fmt: skip
+    load = ClosedLoop(agent.url, profile, cases, users=2)
+    load.start()
+    try:
+        time.sleep(WARMUP_S)
+        code, journal = run_chaos(expect.name, env, tmp_path)
+        time.sleep(COOLDOWN_S)
+    finally:
+        samples = load.stop()
+    window = fault_window(journal)
+    counts = phase_counts(samples, window)
+    print(f"FIGURES {expect.name}: " + json.dumps({k: dict(v) for k, v in counts.items()}))
+    assert code == 0 and journal["status"] == "completed", journal["status"]
+    assert journal["deviated"] is False
+    assert proxy_faults(proxy.url) == {}
+    assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
+    assert window[1] - window[0] >= WINDOW_S
+    for phase in ("baseline", "fault", "recovery"):
+        assert sum(counts[phase].values()) >= 10, (phase, counts)
+    for phase in ("baseline", "recovery"):
+        assert share(counts[phase], "correct") >= 0.95, (phase, counts)
+        assert counts[phase]["wrong"] == 0, (phase, counts)
+    assert share(counts["fault"], "correct") <= share(counts["baseline"], "correct") - 0.1
+    if expect.name != "lying-tool":
+        assert counts["fault"]["wrong"] == 0, counts
+    expect.rises(counts)
+
+
+def test_the_rollback_clears_the_fault_when_the_hypothesis_fails(
+    proxy: Service, tmp_path: Path
+) -> None:
+    """The agent URL does not answer: the hypothesis fails before the method, yet the rollback
+    (strategy always) clears the experiment's target: a fault left there is gone."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    left = httpx.put(
+        f"{proxy.url}/faults/tool:get_oncall", json={"error_rate": 1.0, "ttl_s": 60},
+        headers=headers, trust_env=False,
+    )  # fmt: skip
+    assert left.status_code == 200, left.text
+    nowhere = f"http://{procs.LOCALHOST}:{procs.free_port()}"
+    code, journal = run_chaos("lying-tool", chaos_env(nowhere, proxy.url), tmp_path)
+    assert code == 1 and journal["status"] == "failed", journal["status"]
+    assert journal["run"] == []
+    assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
+    assert proxy_faults(proxy.url) == {}
+
+
+# -- the gate ----------------------------------------------------------------------------------
+
+
+def _url_profile_with(name: str) -> str | None:
+    """A url-target suite profile that has the experiment ``name``, if any."""
+    for profile, spec in TARGET_PROFILES.get("url", {}).items():
+        if name in {e.name for e in spec.experiments}:
+            return profile
+    return None
+
+
+def _suite_case(experiment: str, code: int) -> Any:
+    """A case of the gate test, skipped (saying why) while no url profile has ``experiment``."""
+    reason = (
+        f"stampede/profiles.py TARGET_PROFILES['url'] has no profile with {experiment!r} "
+        "(change request to C: a url profile listing baseline, llm-rate-limit, llm-stream-cut, "
+        "lying-tool)"
+    )
+    skip = pytest.mark.skipif(_url_profile_with(experiment) is None, reason=reason)
+    return pytest.param(experiment, code, marks=skip, id=experiment)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    ("experiments", "code"), [_suite_case("baseline", 0), _suite_case("lying-tool", 1)]
+)
+def test_the_gate_fails_the_lying_tool_on_wrong_ratio(
+    experiments: str, code: int, agents: dict[bool, Service], proxy: Service, tmp_path: Path
+) -> None:
+    """`stampede suite --target url` with examples/helpdesk/slo.yaml: baseline passes (exit
+    0); lying-tool exits 1 with no-wrong-answers failed in its fault phase only."""
+    agent = agents[False]
+    profile = _url_profile_with(experiments)
+    assert profile is not None
+    runs = tmp_path / "runs"
+    done = subprocess.run(
+        [str(BIN / "stampede"), "suite", "--target", "url", "--agent-url", agent.url,
+         "--metrics-url", f"{agent.url}/metrics", "--fault-url", proxy.url,
+         "--fault-token", TOKEN, "--target-profile", str(EXAMPLE / "profile.yaml"),
+         "--cases", str(EXAMPLE / "cases.yaml"), "--slo", str(EXAMPLE / "slo.yaml"),
+         "--profile", profile, "--experiments", experiments,
+         "--runs-dir", str(runs), "--run-id", experiments],
+        capture_output=True, text=True, cwd=ROOT, timeout=280,
+        env={**os.environ, "STAMPEDE_STATE_DIR": str(tmp_path / "state"),
+             "STAMPEDE_FAULT_WINDOW_S": "6"},
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    gate = json.loads((runs / experiments / "gate.json").read_text())
+    failed = sorted(
+        (c["objective"], f"{c['scope']['experiment']}/{c['scope']['phase']}")
+        for c in gate["cases"]
+        if c["verdict"] == "FAIL"
+    )
+    print(f"FIGURES suite {experiments}: exit {done.returncode}, failed {failed}")
+    assert done.returncode == code, output
+    assert proxy_faults(proxy.url) == {}
+    if code == 1:
+        assert failed == [("no-wrong-answers", "lying-tool/fault")], failed
