@@ -9,7 +9,7 @@ jsonpath-ng does not say the way the fault API needs it:
   turns it into a 422) whatever jsonpath-ng's parser raised; parsed paths are cached (a rule's
   path is compiled once, not on every answer it rewrites);
 * ``write_path(text)`` — the same for a path ``write`` can write at: jsonpath-ng parses some
-  it cannot update (arithmetic ``$.a * 2``, unions ``$.a | $.b``, ``len``...), refused here;
+  it cannot update (arithmetic ``$.a * 2``, ``$.a.`len```...), refused here;
 * ``write(document, path, value, create)`` — jsonpath-ng's ``update`` (replace the values the
   path finds) plus ``create``: a path ending in ``.key`` also sets that key on every object its
   parent path finds (``update_or_create`` would also invent missing parents and pad lists,

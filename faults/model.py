@@ -67,7 +67,7 @@ class JsonRule(BaseModel):
 
     ``path`` is a JSONPath starting with ``$``, in jsonpath-ng's ``ext`` dialect
     (``faults.jsonpath``): ``.key``, ``["key"]``, ``[0]`` (negative from the end), ``[*]``,
-    ``..key``, filters; one it cannot write at (``$.a * 2``, ``$.a | $.b``) is refused.
+    ``..key``, filters; one it cannot write at (``$.a * 2``, ``$.a.`len```) is refused.
     ``op="set"`` also creates a missing last ``.key`` on the objects the path's parent finds;
     ``op="replace"`` changes only values that exist. A path that matches nothing changes nothing.
     """

@@ -8,7 +8,9 @@ groups (docs/slo.md, "pass^k"):
 
 * ``pass_hat_k``: share answered ``correct`` in all K attempts (τ-bench's pass^k);
 * ``pass_at_k``: share with at least one ``correct`` attempt;
-* ``consistency``: share whose K answers agree: one ``answer_key``, none empty;
+* ``consistency``: share whose K answers agree: one ``answer_key``, none empty — None when no
+  attempt of a complete group has a key (nothing answered, or a profile that records no keys:
+  never a false 0);
 * ``trials``: how many complete groups there are. No complete group: the three ratios are None.
 """
 
@@ -23,6 +25,10 @@ from stampede.contract import Outcome
 __all__ = ["TrialStats", "trial_groups", "trial_stats"]
 
 _KEY = ["experiment", "trial"]
+NO_KEYS = (
+    "no attempt of a complete trial group has an answer_key (nothing was answered, or the "
+    "profile records no answer keys)"
+)
 
 
 @dataclass(frozen=True)
@@ -42,15 +48,19 @@ def trial_groups(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per trial group in ``rows``: K, attempts seen, correct count, answer agreement.
 
     Columns: ``case_id``, ``repeat``, ``attempts`` (rows), ``distinct`` (attempt numbers),
-    ``correct``, ``complete``, ``consistent``. Rows without a ``trial`` are ignored.
+    ``correct``, ``keys`` (distinct non-empty answer keys), ``complete``, ``consistent``. Rows
+    without a ``trial`` are ignored.
     """
     grouped = rows[rows["trial"].astype(str) != ""]
     if not len(grouped):
-        columns = ["case_id", "repeat", "attempts", "distinct", "correct", "complete", "consistent"]
+        columns = ["case_id", "repeat", "attempts", "distinct", "correct", "keys", "complete",
+                   "consistent"]  # fmt: skip
         return pd.DataFrame(columns=columns)
+    key = grouped["answer_key"].astype(str)
     frame = grouped.assign(
         is_correct=grouped["outcome"] == Outcome.CORRECT,
-        no_key=grouped["answer_key"].astype(str) == "",
+        no_key=key == "",
+        key=key.where(key != ""),  # NaN: nunique counts non-empty keys only
     )
     by = frame.groupby(_KEY, sort=False)
     out = by.agg(
@@ -61,7 +71,7 @@ def trial_groups(rows: pd.DataFrame) -> pd.DataFrame:
         distinct=("attempt", "nunique"),
         correct=("is_correct", "sum"),
         no_key=("no_key", "sum"),
-        keys=("answer_key", "nunique"),
+        keys=("key", "nunique"),
     )
     out["complete"] = (
         (out["repeat"] == out["repeat_min"])
@@ -69,7 +79,7 @@ def trial_groups(rows: pd.DataFrame) -> pd.DataFrame:
         & (out["distinct"] == out["repeat"])
     )
     out["consistent"] = (out["no_key"] == 0) & (out["keys"] == 1)
-    return out.drop(columns=["repeat_min", "no_key", "keys"])
+    return out.drop(columns=["repeat_min", "no_key"])
 
 
 def trial_stats(rows: pd.DataFrame) -> TrialStats:
@@ -88,11 +98,13 @@ def trial_stats(rows: pd.DataFrame) -> TrialStats:
         return TrialStats(0, None, None, None, incomplete=incomplete, why=why)
     repeat = done["repeat"].astype(float)
     correct = done["correct"].astype(float)
+    keyed = bool((done["keys"] > 0).any())
     return TrialStats(
         trials=n,
         pass_hat_k=float((correct == repeat).mean()),
         pass_at_k=float((correct >= 1).mean()),
-        consistency=float(done["consistent"].astype(bool).mean()),
+        consistency=float(done["consistent"].astype(bool).mean()) if keyed else None,
         repeats=tuple(sorted({int(k) for k in repeat})),
         incomplete=incomplete,
+        why="" if keyed else NO_KEYS,
     )

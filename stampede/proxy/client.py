@@ -5,7 +5,7 @@ added latency (issue 10: added p50 <= 1 ms), and under ``py-spy`` httpx's ``Asyn
 the largest part of it — its request/response models, cookie extraction, redirect/auth layers,
 anyio cancel scopes around every socket operation, and two socket writes per request (headers,
 then body). Measured in one process against the toolbox on this machine: ~0.7-0.85 ms CPU per
-call with httpx, ~0.40 with a bare ``httpcore`` pool, ~0.20 with aiohttp (aio-libs; C HTTP
+call with httpx, ~0.40-0.47 with a bare ``httpcore`` pool, ~0.20 with aiohttp (aio-libs; C HTTP
 parser, headers and a small body in one write). See bench/README.md for the proxy figures.
 
 The session is set up for a transparent proxy:

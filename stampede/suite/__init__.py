@@ -4,6 +4,8 @@ and gate (docs/architecture.md, "Data flow of one suite run").
 One module per concept::
 
     config      SuiteConfig, SuiteOutcome, Progress, the up-front validation
+    inputs      someone else's agent: case file, declarative profile, metric map, --repeat
+    measures    what is sampled (every metrics source) and what the target cannot count
     context     RunContext: what every step of one run shares
     signals     deferred_interrupts, sigterm_as_interrupt
     probe       InvestigationProbe (lost investigations), priming a fresh agent

@@ -132,7 +132,9 @@ class LocalTarget:
         """The state file experiments/local/*.json act on; after ``up`` also the fault API.
 
         ``STAMPEDE_FAULT_API_URL`` / ``_TOKEN`` are the first of `fault_endpoints` (the proxy's
-        when the stack runs one, else the toolbox's): the toolbox activities send faults there.
+        when the stack runs one, else the toolbox's): the toolbox activities send transport and
+        content faults there, world faults (lie, hallucinate) to the toolbox of the stack in
+        ``STAMPEDE_STACK_STATE``, and clear both.
         """
         env = {"STAMPEDE_STACK_STATE": str(self.state_file.resolve())}
         endpoints = self.fault_endpoints()

@@ -319,29 +319,53 @@ def _url_profile_with(name: str) -> str | None:
     return None
 
 
-def _suite_case(experiment: str, code: int) -> Any:
-    """A case of the gate test, skipped (saying why) while no url profile has ``experiment``."""
+@dataclass(frozen=True)
+class GateCase:
+    """One suite run: its experiment, the agent it needs and the objectives that must fail."""
+
+    experiment: str
+    streaming: bool = False
+    fails: tuple[tuple[str, str], ...] = ()
+
+
+GATE_CASES = (
+    GateCase("baseline"),
+    GateCase("llm-rate-limit"),  # shedding with Retry-After is allowed
+    GateCase("llm-stream-cut", True, (("fault-errors", "llm-stream-cut/fault"),)),
+    GateCase("lying-tool", False, (("no-wrong-answers", "lying-tool/fault"),)),
+)
+
+
+def _gate_param(case: GateCase) -> Any:
+    """A gate case, skipped (saying why) while no url suite profile has its experiment."""
     reason = (
-        f"stampede/profiles.py TARGET_PROFILES['url'] has no profile with {experiment!r} "
+        f"stampede/profiles.py TARGET_PROFILES['url'] has no profile with {case.experiment!r} "
         "(change request to C: a url profile listing baseline, llm-rate-limit, llm-stream-cut, "
         "lying-tool)"
     )
-    skip = pytest.mark.skipif(_url_profile_with(experiment) is None, reason=reason)
-    return pytest.param(experiment, code, marks=skip, id=experiment)
+    skip = pytest.mark.skipif(_url_profile_with(case.experiment) is None, reason=reason)
+    return pytest.param(case, marks=skip, id=case.experiment)
+
+
+def _verdicts(gate: dict[str, Any], verdict: str) -> list[tuple[str, str]]:
+    return sorted(
+        (c["objective"], f"{c['scope']['experiment']}/{c['scope']['phase']}")
+        for c in gate["cases"]
+        if c["verdict"] == verdict
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(
-    ("experiments", "code"), [_suite_case("baseline", 0), _suite_case("lying-tool", 1)]
-)
-def test_the_gate_fails_the_lying_tool_on_wrong_ratio(
-    experiments: str, code: int, agents: dict[bool, Service], proxy: Service, tmp_path: Path
+@pytest.mark.parametrize("case", [_gate_param(c) for c in GATE_CASES])
+def test_the_gate_fails_where_it_should(
+    case: GateCase, agents: dict[bool, Service], proxy: Service, tmp_path: Path
 ) -> None:
-    """`stampede suite --target url` with examples/helpdesk/slo.yaml: baseline passes (exit
-    0); lying-tool exits 1 with no-wrong-answers failed in its fault phase only."""
-    agent = agents[False]
-    profile = _url_profile_with(experiments)
+    """`stampede suite --target url` with examples/helpdesk/slo.yaml, one experiment a run:
+    baseline and the 429 storm pass (exit 0); a cut stream fails fault-errors and the lying
+    tool no-wrong-answers, each in its fault phase only (exit 1)."""
+    agent = agents[case.streaming]
+    profile = _url_profile_with(case.experiment)
     assert profile is not None
     runs = tmp_path / "runs"
     done = subprocess.run(
@@ -349,21 +373,19 @@ def test_the_gate_fails_the_lying_tool_on_wrong_ratio(
          "--metrics-url", f"{agent.url}/metrics", "--fault-url", proxy.url,
          "--fault-token", TOKEN, "--target-profile", str(EXAMPLE / "profile.yaml"),
          "--cases", str(EXAMPLE / "cases.yaml"), "--slo", str(EXAMPLE / "slo.yaml"),
-         "--profile", profile, "--experiments", experiments,
-         "--runs-dir", str(runs), "--run-id", experiments],
+         "--profile", profile, "--experiments", case.experiment,
+         "--runs-dir", str(runs), "--run-id", case.experiment],
         capture_output=True, text=True, cwd=ROOT, timeout=280,
         env={**os.environ, "STAMPEDE_STATE_DIR": str(tmp_path / "state"),
              "STAMPEDE_FAULT_WINDOW_S": "6"},
     )  # fmt: skip
     output = done.stdout + done.stderr
-    gate = json.loads((runs / experiments / "gate.json").read_text())
-    failed = sorted(
-        (c["objective"], f"{c['scope']['experiment']}/{c['scope']['phase']}")
-        for c in gate["cases"]
-        if c["verdict"] == "FAIL"
-    )
-    print(f"FIGURES suite {experiments}: exit {done.returncode}, failed {failed}")
-    assert done.returncode == code, output
+    gate = json.loads((runs / case.experiment / "gate.json").read_text())
+    failed = _verdicts(gate, "FAIL")
+    print(f"FIGURES suite {case.experiment}: exit {done.returncode}, failed {failed}")
+    assert done.returncode == (1 if case.fails else 0), output
+    assert failed == list(case.fails), failed
+    passed = {name for name, _ in _verdicts(gate, "PASS")}
+    assert "no-wrong-answers" in passed or case.experiment == "lying-tool", passed
+    assert ("fault-free-correct" if case.experiment == "baseline" else "baseline-correct") in passed
     assert proxy_faults(proxy.url) == {}
-    if code == 1:
-        assert failed == [("no-wrong-answers", "lying-tool/fault")], failed

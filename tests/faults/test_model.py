@@ -25,7 +25,7 @@ STORE_TARGETS = ("llm", "tools", "tool:a")
         {"json_rules": [{"path": "findings", "value": 1}]},
         {"json_rules": [{"path": "$.a[", "value": 1}]},
         {"json_rules": [{"path": "$ .", "value": 1}]},
-        {"json_rules": [{"path": "$.a | $.b", "value": 1}]},
+        {"json_rules": [{"path": "$.a * 2", "value": 1}]},
         {"json_rules": [{"path": "$.a", "op": "delete"}]},
         {"json_rules": [{"path": "$.a"}] * 17},
         {"llm_tool_name": "get_logs"},

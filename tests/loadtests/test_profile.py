@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from loadtests.declarative import DeclarativeProfile
 from loadtests.examples.diagnosis_profile import PROFILE as DIAGNOSIS
 from loadtests.examples.diagnosis_profile import DiagnosisProfile
 from loadtests.profile import (
@@ -248,3 +249,23 @@ def test_load_case_set_reads_a_file_or_the_reference_cases(tmp_path: Path) -> No
     with pytest.raises(InputError, match=r"one\.jsonl:1: case 'q': expect: nothing to check"):
         path.write_text('{"id": "q", "input": {}, "expect": {}}\n')
         load_case_set(str(path))
+
+
+def test_a_yaml_path_loads_a_declarative_profile(tmp_path: Path) -> None:
+    """``--stampede-profile PATH.yaml``: the declarative loader, its errors naming the field."""
+    fakes = Path(__file__).resolve().parents[1] / "fakes"
+    profile = load_profile(str(fakes / "rated_profile.yaml"))
+    assert isinstance(profile, DeclarativeProfile) and profile.name == "rated"
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: x\nrequest: {path: /q}\nresponse: {answer: '$..['}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.yml:3: response\.answer: not a JSON path"):
+        load_profile(str(bad))
+    with pytest.raises(InputError, match=r"missing\.yaml: cannot read the profile"):
+        load_profile(str(tmp_path / "missing.yaml"))
+
+
+def test_the_reference_profile_needs_a_label_on_every_case() -> None:
+    PROFILE.check_cases(reference_cases())
+    unlabelled = replace(CASE, expect=replace(CASE.expect, label=None, regex="x"))
+    with pytest.raises(InputError, match=r"case 'INC-001'.*: expect\.label: missing"):
+        PROFILE.check_cases([CASE, unlabelled])

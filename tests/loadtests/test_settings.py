@@ -103,8 +103,9 @@ def test_open_model_splits_rate_and_bound_over_lanes() -> None:
         (["--stampede-arrival-rate", "5"], "needs --stampede-shape open"),
         (["--stampede-duration", "soon"], "duration 'soon'"),
         (["--stampede-timeout", "0"], "--stampede-timeout must be > 0"),
+        (["--stampede-repeat", "0"], r"--stampede-repeat must be 1\.\.1000, got 0"),
     ],
-    ids=["open-without-rate", "rate-without-open", "bad-duration", "zero-timeout"],
+    ids=["open-without-rate", "rate-without-open", "bad-duration", "zero-timeout", "repeat-0"],
 )
 def test_bad_options_name_the_option(argv: list[str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -117,3 +118,8 @@ def test_env_vars_are_declared_for_every_option() -> None:
 
 def test_missing_options_fall_back_to_defaults() -> None:
     assert LoadSettings.from_options(None) == LoadSettings()
+
+
+def test_repeat_defaults_to_one_and_is_read() -> None:
+    assert LoadSettings.from_options(options()).repeat == 1
+    assert LoadSettings.from_options(options("--stampede-repeat", "4")).repeat == 4

@@ -181,7 +181,12 @@ def test_metrics_count_calls_faults_and_active_targets(http: httpx.Client, proxy
     assert proxy.admin_token not in text
 
 
-def test_the_admin_token_is_never_logged(http: httpx.Client, proxy: Running) -> None:
+def test_the_admin_token_is_never_logged_nor_on_the_command_line(
+    http: httpx.Client, proxy: Running
+) -> None:
+    live = proxy.proc.process()
+    assert live is not None and "proxy" in live.cmdline()
+    assert proxy.admin_token not in " ".join(live.cmdline())
     put_fault(http, proxy, "llm", latency_ms=1)
     http.get("/faults", headers={"Authorization": "Bearer not-the-token"})
     http.delete("/faults", headers=proxy.admin)

@@ -57,15 +57,15 @@ def summary(tmp_path: Path) -> Summary:
     journal (one phase ``all``). Groups (K = 3 unless said; c correct, w wrong, s shed;
     keys K1/K2, - empty)::
 
-        group  exp    at (s)        outcomes  keys      phase           complete  all-c  any-c  agree
-        A      exp    1, 2, 3       c c c     K1 K1 K1  baseline        yes       yes    yes    yes
-        B      exp    4, 5, 6       c w c     K1 K2 K1  baseline        yes       no     yes    no
-        C      exp    7, 8, 9       w w w     K2 K2 K2  baseline        yes       no     no     yes
-        D      exp    9.5, 10.5, 11 c c c     K1 K1 K1  base + fault    all only  yes    yes    yes
-        E      exp    12, 13, 14    c s c     K1 - K1   fault           yes       no     yes    no
-        G (K=1) exp   22            c         K1        recovery        yes       yes    yes    yes
-        F      exp    28, 29        c c       K1 K1     recovery        no (2/3)  -      -      -
-        A      other  41, 42, 43    c c c     K2 K2 K2  all             yes       yes    yes    yes
+        group  exp    at (s)        outcomes keys      phase         complete all-c any-c agree
+        A      exp    1, 2, 3       c c c    K1 K1 K1  baseline      yes      yes   yes   yes
+        B      exp    4, 5, 6       c w c    K1 K2 K1  baseline      yes      no    yes   no
+        C      exp    7, 8, 9       w w w    K2 K2 K2  baseline      yes      no    no    yes
+        D      exp    9.5, 10.5, 11 c c c    K1 K1 K1  base + fault  all only yes   yes   yes
+        E      exp    12, 13, 14    c s c    K1 - K1   fault         yes      no    yes   no
+        G (K=1) exp   22            c        K1        recovery      yes      yes   yes   yes
+        F      exp    28, 29        c c      K1 K1     recovery      no (2/3) -     -     -
+        A      other  41, 42, 43    c c c    K2 K2 K2  all           yes      yes   yes   yes
 
     Expected (trials, pass_hat_k, pass_at_k, consistency)::
 
@@ -149,7 +149,7 @@ def test_the_report_has_a_pass_k_table(tmp_path: Path, summary: Summary) -> None
     frames = load(write_run(tmp_path / "again", exps, TABLE))
     html = build_report(frames, summary)
     assert html.count("pass^k (trial groups)") == 3  # run, exp, other
-    assert "<td>run</td><td class=\"num\">1, 3</td><td class=\"num\">7</td>" in html
+    assert '<td>run</td><td class="num">1, 3</td><td class="num">7</td>' in html
     assert "57.14%" in html  # run pass_hat_k 4/7
 
 
@@ -157,3 +157,15 @@ def test_a_bad_attempt_number_names_the_line(tmp_path: Path) -> None:
     rows = [ask(1, "A", 1, "correct", K1), ask(2, "A", 4, "correct", K1)]
     with pytest.raises(ReportsError, match=r"requests\.csv:3: attempt: attempt 4 of repeat 3"):
         load(write_run(tmp_path / "bad", [Exp("exp", T0, T0 + 30)], rows))
+
+
+def test_consistency_is_null_when_no_attempt_has_an_answer_key(tmp_path: Path) -> None:
+    """A profile that records no keys: pass^k is measured, consistency is null (not 0)."""
+    rows = group("A", [1, 2, 3], "ccc", ["", "", ""])
+    summary = summarize(load(write_run(tmp_path / "nokeys", [Exp("exp", T0, T0 + 30)], rows)))
+    assert (summary.run.values["trials"], summary.run.values["pass_hat_k"]) == (1, 1.0)
+    assert summary.run.values["consistency"] is None
+    assert (
+        "no attempt of a complete trial group has an answer_key"
+        in (summary.run.reasons["consistency"])
+    )

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 
 from stampede import rundir
+from stampede.contract import TRIAL_COLUMNS
 from stampede.errors import InputError
 
 HEADER = ",".join(rundir.REQUESTS_COLUMNS)
+TRIAL_CELLS = "," * len(TRIAL_COLUMNS)  # case_id, trial, ...: empty outside pass^k
 
 
 def _row(ts: float, experiment: str = "", status: int = 200, outcome: str = "correct") -> str:
-    return f"{ts},12.5,/investigate,{status},{outcome},100,0.001,0,r1,{experiment},"
+    return f"{ts},12.5,/investigate,{status},{outcome},100,0.001,0,r1,{experiment},{TRIAL_CELLS}"
 
 
 def test_run_id_is_utc_time_and_profile() -> None:

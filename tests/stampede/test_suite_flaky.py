@@ -77,7 +77,7 @@ def test_flaky_command_runs_k_suites_and_writes_its_files(
 
     monkeypatch.setattr(cli_suite, "run_suite", fake_run_suite)
     target = RunningTarget()  # a stack already runs: keep it
-    monkeypatch.setattr(campaign, "make_target", lambda name, state_dir, weakness: target)
+    monkeypatch.setattr(campaign, "make_target", lambda name, state_dir, weakness, options: target)
     result = CliRunner().invoke(
         app,
         ["flaky", "--runs", "3", "--runs-dir", str(tmp_path / "runs"), "--state-dir",

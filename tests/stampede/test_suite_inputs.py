@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from stampede.errors import InputError
+from stampede.metricmap import REFERENCE
 from stampede.suite import Suite, SuiteConfig
 from stampede.suite.locust import locust_command
-from stampede.targets import UrlTarget
+from stampede.suite.measures import not_measured, scrape_sources
+from stampede.targets import MetricsSource, UrlTarget
 
 REPO = Path(__file__).resolve().parents[2]
 FAKES = REPO / "tests" / "fakes"
@@ -151,3 +153,26 @@ def test_an_empty_case_file_is_refused(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(InputError, match="no cases"):
         Suite(_config(tmp_path, cases=empty))
+
+
+def test_what_a_url_target_cannot_count_is_not_measured_with_a_reason() -> None:
+    """Replicas, workers, lost records and (without --metrics-url) metrics: absent, not 0."""
+    bare = not_measured(UrlTarget("http://127.0.0.1:9"))
+    assert set(bare) == {"replicas", "workers_alive", "lost_investigations", "metrics"}
+    assert "no metrics source" in bare["metrics"]
+    probed = UrlTarget("http://127.0.0.1:9", metrics_url="http://127.0.0.1:9/metrics",
+                       probe_requests=[{"q": 1}])  # fmt: skip
+    assert set(not_measured(probed)) == {"replicas", "workers_alive"}
+    (source,) = scrape_sources(probed, REFERENCE)
+    assert (source.name, source.url, source.label_prefix) == ("agent", probed.metrics_url, "")
+    assert scrape_sources(UrlTarget("http://127.0.0.1:9"), REFERENCE) == []
+
+
+def test_every_metrics_source_is_sampled_the_proxys_rows_labelled_by_source() -> None:
+    class TwoSources:
+        def metrics_sources(self) -> list[MetricsSource]:
+            return [MetricsSource("agent", "http://a/metrics"), MetricsSource("proxy", "http://p")]
+
+    agent, proxy = scrape_sources(TwoSources(), REFERENCE)  # type: ignore[arg-type]
+    assert (agent.metric_map, agent.label_prefix) == (REFERENCE, "")
+    assert (proxy.metric_map.name, proxy.label_prefix, proxy.url) == ("none", "proxy", "http://p")

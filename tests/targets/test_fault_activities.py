@@ -9,6 +9,7 @@ faults (lie, hallucinate) must reach the toolbox behind it, the rest the proxy.
 
 from __future__ import annotations
 
+import inspect
 import json
 import secrets
 import subprocess
@@ -21,7 +22,12 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from experiments.activities.toolbox import _api
-from experiments.activities.toolbox.actions import clear_all_faults, clear_fault, inject_fault
+from experiments.activities.toolbox.actions import (
+    NOT_SPEC,
+    clear_all_faults,
+    clear_fault,
+    inject_fault,
+)
 from experiments.activities.toolbox.probes import active_faults, no_fault_active
 from faults.client import FaultClient
 from stampede import procs
@@ -112,7 +118,9 @@ def stack_toolbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def stack_proxy(tmp_path_factory: pytest.TempPathFactory, stack_toolbox: Server) -> Iterator[Server]:
+def stack_proxy(
+    tmp_path_factory: pytest.TempPathFactory, stack_toolbox: Server
+) -> Iterator[Server]:
     """A real fault proxy in front of `stack_toolbox` (LLM and every tool), own admin token."""
     port = procs.free_port()
     token = secrets.token_hex(8)
@@ -285,3 +293,160 @@ def test_chaos_run_of_one_experiment_lands_on_the_url_targets_fault_api(
     assert cleared["output"] == {"cleared": ["tool:get_logs"]}
     assert journal["rollbacks"][0]["output"] == {"cleared": []}
     assert faults.active() == {}
+
+
+# -- world faults (lie, hallucinate) vs transport faults, with a real proxy in front of a toolbox
+LOGS = "tool:get_logs"
+WORLD_REFUSED = (
+    r"{} is a toolbox world fault; through a proxy use json_rules / llm_content "
+    r"\(see docs/proxy\.md\)\. PUT {}/faults/{}: expected HTTP 200, got 422"
+)
+
+
+def _via_the_proxy(monkeypatch: pytest.MonkeyPatch, proxy: Server, stack: str | None) -> None:
+    """The environment `LocalTarget.chaos_env()` gives for a stack with a proxy (or none)."""
+    monkeypatch.setenv("STAMPEDE_FAULT_API_URL", proxy.url)
+    monkeypatch.setenv("STAMPEDE_FAULT_API_TOKEN", proxy.admin_token)
+    if stack is not None:
+        monkeypatch.setenv("STAMPEDE_STACK_STATE", stack)
+
+
+def _supports(proxy: Server) -> set[str]:
+    """What the findings of one get_logs call through the proxy support (a cause)."""
+    incident = catalogue()[0]
+    answer = httpx.post(
+        f"{proxy.url}/tools/get_logs", json={"service": incident.service}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    return {finding["supports"] for finding in answer.json()["findings"]}
+
+
+def test_world_faults_go_to_the_toolbox_behind_the_stacks_proxy_the_rest_to_the_proxy(
+    no_stack: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stack_toolbox: Server,
+    stack_proxy: Server,
+    proxy_stack: tuple[FaultClient, FaultClient],
+) -> None:
+    toolbox, proxy = proxy_stack
+    stack = write_stack(no_stack / "stack.json", stack_toolbox, stack_proxy)
+    _via_the_proxy(monkeypatch, stack_proxy, stack)
+    incident = catalogue()[0]
+    assert _supports(stack_proxy) == {incident.root_cause}
+    lie = inject_fault(LOGS, lie=True, ttl_s=30)
+    assert lie["lie"] is True and lie["fault_api"] == stack_toolbox.url
+    assert set(toolbox.active()) == {LOGS} and proxy.active() == {}
+    assert _supports(stack_proxy) == {incident.decoy_cause}  # the lie reaches the agent's path
+    assert inject_fault("llm", hallucinate=True, ttl_s=30)["fault_api"] == stack_toolbox.url
+    slow = inject_fault("tools", latency_ms=20, ttl_s=30)
+    assert slow["fault_api"] == stack_proxy.url and set(proxy.active()) == {"tools"}
+    listed = active_faults()
+    assert {target: fault["fault_api"] for target, fault in listed.items()} == {
+        "tools": stack_proxy.url,
+        LOGS: stack_toolbox.url,
+        "llm": stack_toolbox.url,
+    }
+    assert no_fault_active() is False
+    assert clear_fault(LOGS) == {"cleared": [LOGS]}
+    assert set(toolbox.active()) == {"llm"}
+    assert clear_all_faults() == {"cleared": ["tools", "llm"]}  # the proxy's, then the toolbox's
+    assert toolbox.active() == {} and proxy.active() == {} and no_fault_active() is True
+
+
+def test_a_rollback_clears_a_target_on_the_proxy_and_on_the_toolbox(
+    no_stack: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stack_toolbox: Server,
+    stack_proxy: Server,
+    proxy_stack: tuple[FaultClient, FaultClient],
+) -> None:
+    toolbox, proxy = proxy_stack
+    _via_the_proxy(
+        monkeypatch, stack_proxy, write_stack(no_stack / "s.json", stack_toolbox, stack_proxy)
+    )
+    inject_fault(LOGS, latency_ms=10, ttl_s=30)
+    toolbox.set(LOGS, {"lie": True, "ttl_s": 30})
+    listed = active_faults()
+    assert set(listed) == {LOGS, f"{LOGS}@{stack_toolbox.url}"}
+    assert listed[LOGS]["latency_ms"] == 10 and listed[f"{LOGS}@{stack_toolbox.url}"]["lie"]
+    assert clear_fault(LOGS) == {"cleared": [LOGS]}
+    assert toolbox.active() == {} and proxy.active() == {}
+
+
+def test_without_a_stack_behind_the_proxy_a_world_fault_says_what_to_use_instead(
+    no_stack: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stack_proxy: Server,
+    proxy_stack: tuple[FaultClient, FaultClient],
+) -> None:
+    toolbox, proxy = proxy_stack
+    _via_the_proxy(monkeypatch, stack_proxy, None)
+    with pytest.raises(ActivityFailed, match=WORLD_REFUSED.format("lie", stack_proxy.url, LOGS)):
+        inject_fault(LOGS, lie=True, ttl_s=30)
+    with pytest.raises(ActivityFailed, match=r"no local stack state at .*no-such-stack\.json"):
+        inject_fault(LOGS, lie=True, ttl_s=30)
+    with pytest.raises(
+        ActivityFailed, match=WORLD_REFUSED.format("hallucinate", stack_proxy.url, "llm")
+    ):
+        inject_fault("llm", hallucinate=True, latency_ms=5, ttl_s=30)
+    assert proxy.active() == {} and toolbox.active() == {}
+    incident = catalogue()[0]  # what to use instead works through the proxy
+    rule = {"path": "$.findings[*].supports", "value": incident.decoy_cause, "op": "replace"}
+    assert inject_fault(LOGS, json_rules=[rule], ttl_s=30)["json_rules"] == [rule]
+    assert _supports(stack_proxy) == {incident.decoy_cause}
+    assert clear_fault(LOGS) == {"cleared": [LOGS]} and proxy.active() == {}
+
+
+def test_a_world_fault_at_a_toolbox_url_with_no_stack_behind_it_lands_there(
+    no_stack: Path, monkeypatch: pytest.MonkeyPatch, fault_api: Server, faults: FaultClient
+) -> None:
+    """The kind target's case: $STAMPEDE_FAULT_API_URL is a toolbox, no local stack."""
+    _point_at(monkeypatch, fault_api)
+    assert inject_fault(LOGS, lie=True, ttl_s=30)["fault_api"] == fault_api.url
+    assert set(faults.active()) == {LOGS}
+
+
+def test_without_the_environment_faults_go_to_the_stacks_toolbox_and_both_are_cleared(
+    no_stack: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stack_toolbox: Server,
+    stack_proxy: Server,
+    proxy_stack: tuple[FaultClient, FaultClient],
+) -> None:
+    toolbox, proxy = proxy_stack
+    monkeypatch.setenv(
+        "STAMPEDE_STACK_STATE", write_stack(no_stack / "s.json", stack_toolbox, stack_proxy)
+    )
+    assert inject_fault("llm", error_rate=0.5, ttl_s=30)["fault_api"] == stack_toolbox.url
+    assert proxy.active() == {}
+    proxy.set("tool:get_metrics", {"hang": True, "ttl_s": 30})  # left behind on the proxy
+    assert set(active_faults()) == {"llm", "tool:get_metrics"}
+    assert clear_all_faults() == {"cleared": ["llm", "tool:get_metrics"]}
+    assert no_fault_active() is True and proxy.active() == {} and toolbox.active() == {}
+
+
+def test_clearing_tries_every_fault_api_and_names_the_one_that_failed(
+    no_stack: Path, monkeypatch: pytest.MonkeyPatch, stack_toolbox: Server, stack_file: str
+) -> None:
+    dead_port = procs.free_port()
+    dead = Server(f"http://{procs.LOCALHOST}:{dead_port}", dead_port, stack_toolbox.proc, "t")
+    monkeypatch.setenv(
+        "STAMPEDE_STACK_STATE", write_stack(no_stack / "s.json", stack_toolbox, dead)
+    )
+    inject_fault("llm", latency_ms=10, ttl_s=30)
+    with pytest.raises(
+        ActivityFailed,
+        match=rf"DELETE {dead.url}/faults: no answer .*done on: {stack_toolbox.url}\)",
+    ):
+        clear_all_faults()
+    assert FaultClient(stack_toolbox.url, stack_toolbox.admin_token).active() == {}
+
+
+def test_inject_fault_takes_every_field_of_the_fault_model_with_its_default() -> None:
+    params = inspect.signature(inject_fault).parameters
+    taken = {name: p.default for name, p in params.items() if name not in NOT_SPEC}
+    defaults = _api.spec_fields()
+    assert set(taken) == set(defaults)
+    assert {n: v for n, v in taken.items() if v != defaults[n]} == {"json_rules": None}
+    assert _api.spec_body({**defaults, "json_rules": None, "ttl_s": 9}) == {"ttl_s": 9}
+    assert _api.spec_body({"lie": True, "json_rules": [], "ttl_s": 5}) == {"lie": True, "ttl_s": 5}
