@@ -232,22 +232,38 @@ def wrong_rises(counts: Counts) -> None:
     assert share(counts["fault"], "wrong") >= 0.1, counts
 
 
+def version_lies(counts: Counts) -> None:
+    """lookup_service says every service runs 0.0.0: the two version cases go wrong."""
+    assert counts["fault"]["wrong"] >= 2, counts
+    assert 0.05 <= share(counts["fault"], "wrong") <= 0.3, counts
+
+
 @dataclass(frozen=True)
 class Expectation:
+    id: str
     name: str
     streaming: bool
     rises: Callable[[Counts], None]
     knobs: tuple[tuple[str, str], ...] = ()
 
 
+VERSION_RULES = json.dumps([{"path": "$.version", "value": "0.0.0", "op": "replace"}])
 EXPECTATIONS = [
-    Expectation("llm-rate-limit", False, shed_rises),
-    Expectation("llm-stream-cut", True, error_rises),
-    Expectation("lying-tool", False, wrong_rises),
+    Expectation("llm-rate-limit", "llm-rate-limit", False, shed_rises),
+    Expectation("llm-stream-cut", "llm-stream-cut", True, error_rises),
+    Expectation("lying-tool", "lying-tool", False, wrong_rises),
+    # The same file for another tool and path, by its env overrides only.
+    Expectation(
+        "lying-tool-env-overrides",
+        "lying-tool",
+        False,
+        version_lies,
+        (("STAMPEDE_LIE_TARGET", "tool:lookup_service"), ("STAMPEDE_LIE_RULES", VERSION_RULES)),
+    ),
 ]
 
 
-@pytest.mark.parametrize("expect", EXPECTATIONS, ids=[e.name for e in EXPECTATIONS])
+@pytest.mark.parametrize("expect", EXPECTATIONS, ids=[e.id for e in EXPECTATIONS])
 def test_the_fault_moves_the_outcome_classes(
     expect: Expectation,
     agents: dict[bool, Service],
@@ -272,7 +288,7 @@ def test_the_fault_moves_the_outcome_classes(
         samples = load.stop()
     window = fault_window(journal)
     counts = phase_counts(samples, window)
-    print(f"FIGURES {expect.name}: " + json.dumps({k: dict(v) for k, v in counts.items()}))
+    print(f"FIGURES {expect.id}: " + json.dumps({k: dict(v) for k, v in counts.items()}))
     assert code == 0 and journal["status"] == "completed", journal["status"]
     assert journal["deviated"] is False
     assert proxy_faults(proxy.url) == {}
