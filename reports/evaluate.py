@@ -1,8 +1,9 @@
 """``evaluate(summary, slo) -> cases``: one verdict per objective and concrete scope (pure).
 
 Verdicts: ``PASS``, ``FAIL``, ``N/A`` (the scope is not in this run: an experiment that did not
-run) and ``SKIP`` (the value is missing and the objective says ``missing: skip``). A missing
-value with ``missing: fail`` (the default) is a ``FAIL``.
+run; or the target could not measure the SLI: an absent metric, a figure it cannot count, see
+reports.coverage) and ``SKIP`` (the value is missing and the objective says ``missing: skip``).
+A missing value with ``missing: fail`` (the default) is a ``FAIL``.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def _case(summary: Summary, o: Objective, experiment: str | None, phase: str | N
     if fault_free and (scope is None or o.sli in NEEDS_FAULT):
         message = f"{label}: fault-free experiment (its method ran no activity)"
         return Case(o, experiment, phase, None, NA, message)
+    unmeasured = scope.unmeasured.get(o.sli) if scope is not None and value is None else None
+    if unmeasured:
+        return Case(o, experiment, phase, None, NA, f"{o.sli} in {label}: {unmeasured}")
     target = f"{o.op} {fmt(o.threshold)}"
     if value is None:
         verdict = FAIL if o.missing == "fail" else SKIP

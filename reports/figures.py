@@ -7,6 +7,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from reports.catalogue import PHASES
+from reports.injected import (
+    active_spans,
+    added_delay_ms_per_call,
+    has_proxy_rows,
+    injected_per_second,
+)
+from reports.phases import ExperimentPhases
 from reports.slis import ExperimentSummary, Summary
 from reports.timeseries import per_second, sample_series, sampled_retries_per_second
 
@@ -35,6 +42,40 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
+_TITLES = {
+    "injected": "Faults injected by the fault proxy (calls changed per second; shaded: fault set)",
+    "throughput": "Throughput (req/s)",
+    "latency": "Latency per second (ms, nearest-rank over that second's requests)",
+    "outcomes": "Outcome mix (requests per second)",
+    "breakers": "Circuit breaker state per dependency",
+    "retries": "Retries per request",
+}
+_ACTIVE_COLORS = ("#e67e22", "#16a085", "#c0392b", "#2980b9", "#8e44ad", "#7f8c8d")
+
+
+def _axis(row: int, axis: str = "x") -> str:
+    return axis if row == 1 else f"{axis}{row}"
+
+
+def _note(fig: go.Figure, row: int, text: str) -> None:
+    """Say in the middle of an empty panel why it is empty (an absent metric, no samples)."""
+    fig.add_annotation(
+        text=text,
+        x=0.5,
+        y=0.5,
+        xref=f"{_axis(row)} domain",
+        yref=f"{_axis(row, 'y')} domain",
+        showarrow=False,
+        font={"color": "#7f8c9d"},
+        name="gap",
+    )
+
+
+def _gap_text(exp: ExperimentSummary, metric: str, fallback: str) -> str:
+    gap = exp.coverage.gap(metric)
+    return gap.text if gap is not None else fallback
+
+
 def experiment_timeline(
     exp: ExperimentSummary,
     requests: pd.DataFrame,
@@ -42,27 +83,51 @@ def experiment_timeline(
     increases: pd.DataFrame,
     goodput_latency_ms: float,
 ) -> go.Figure:
-    """Throughput, latency, outcome mix, breaker states and retries per second, fault shaded."""
+    """Throughput, latency, outcome mix, breaker states and retries per second, fault shaded.
+
+    With fault-proxy rows in samples.csv a first panel shows what it injected when (per upstream
+    and fault kind) and where a fault was set; a metric the target does not expose is named in
+    its panel ("absent: ...", "not measured: ..."), never drawn as an empty or zero line.
+    """
     phases = exp.phases
-    start, end = phases.start, phases.end
-    rows = requests[requests["experiment"] == phases.name]
-    series = per_second(rows, start, end, goodput_latency_ms)
-    t = series["t"] + 0.5
+    panels = list(_TITLES)
+    if not has_proxy_rows(samples, phases.name):
+        panels.remove("injected")
+    row = {name: i + 1 for i, name in enumerate(panels)}
     fig = make_subplots(
-        rows=5,
+        rows=len(panels),
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.045,
-        subplot_titles=(
-            "Throughput (req/s)",
-            "Latency per second (ms, nearest-rank over that second's requests)",
-            "Outcome mix (requests per second)",
-            "Circuit breaker state per dependency",
-            "Retries per request",
-        ),
+        vertical_spacing=0.045 * 5 / len(panels),
+        subplot_titles=[_TITLES[p] for p in panels],
     )
+    rows = requests[requests["experiment"] == phases.name]
+    series = per_second(rows, phases.start, phases.end, goodput_latency_ms)
+    if "injected" in row:
+        _injected(fig, row["injected"], samples, phases)
+    _requests_panels(fig, row, series, goodput_latency_ms)
+    _proxy_delay(fig, row["latency"], samples, phases)
+    _breakers(fig, row["breakers"], exp, samples)
+    _retries(fig, row["retries"], exp, series, increases)
+    _phases(fig, exp, row)
+    last = len(panels)
+    for name in ("throughput", "latency", "retries"):
+        fig.update_yaxes(rangemode="tozero", row=row[name], col=1)
+    fig.update_xaxes(title_text="seconds since experiment start", row=last, col=1)
+    fig.update_layout(barmode="stack", bargap=0)
+    _layout(fig, 1150 + (220 if "injected" in row else 0))
+    _legend_per_row(fig, last)
+    return fig
+
+
+def _requests_panels(
+    fig: go.Figure, row: dict[str, int], series: pd.DataFrame, goodput_latency_ms: float
+) -> None:
+    """Throughput and goodput, latency percentiles, outcome mix: all from requests.csv."""
+    t = series["t"] + 0.5
+    at = row["throughput"]
     fig.add_trace(
-        go.Scatter(x=t, y=series["requests"], name="throughput", line={"color": "#34495e"}), 1, 1
+        go.Scatter(x=t, y=series["requests"], name="throughput", line={"color": "#34495e"}), at, 1
     )
     fig.add_trace(
         go.Scatter(
@@ -71,7 +136,7 @@ def experiment_timeline(
             name=f"goodput (correct ≤ {goodput_latency_ms:g} ms)",
             line={"color": "#2e9e5b", "dash": "dot"},
         ),
-        1,
+        at,
         1,
     )
     for q, color in ((50, "#7aa6d6"), (95, "#e3a21a"), (99, "#d64541")):
@@ -79,46 +144,64 @@ def experiment_timeline(
             go.Scatter(
                 x=t, y=series[f"p{q}"], name=f"p{q}", line={"color": color}, connectgaps=False
             ),
-            2,
+            row["latency"],
             1,
         )
     for outcome, color in OUTCOME_COLORS.items():
         fig.add_trace(
             go.Bar(x=t, y=series[outcome], name=outcome, marker={"color": color}, width=0.9),
-            3,
+            row["outcomes"],
             1,
         )
-    breakers = sample_series(samples, "breaker_state", start, end)
+
+
+def _breakers(fig: go.Figure, at: int, exp: ExperimentSummary, samples: pd.DataFrame) -> None:
+    phases = exp.phases
+    breakers = sample_series(samples, "breaker_state", phases.start, phases.end)
     for label, group in breakers.groupby("label", sort=True):
         fig.add_trace(
             go.Scatter(
                 x=group["t"], y=group["value"], name=f"breaker {label}", line={"shape": "hv"}
             ),
-            4,
+            at,
             1,
         )
     if breakers.empty:
-        fig.add_annotation(
-            text="no breaker_state samples",
-            x=0.5,
-            y=0.5,
-            xref="x4 domain",
-            yref="y4 domain",
-            showarrow=False,
-            font={"color": "#7f8c9d"},
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=t,
-            y=series["retries_per_request"],
-            name="retries/request (requests.csv)",
-            line={"color": "#8e44ad"},
-        ),
-        5,
-        1,
+        _note(fig, at, _gap_text(exp, "breaker_state", "no breaker_state samples"))
+    fig.update_yaxes(
+        tickvals=list(BREAKER_TICKS),
+        ticktext=list(BREAKER_TICKS.values()),
+        range=[-0.2, 2.2],
+        row=at,
+        col=1,
     )
-    sampled = sampled_retries_per_second(increases, start, end, len(series))
-    if len(increases):
+
+
+def _retries(
+    fig: go.Figure,
+    at: int,
+    exp: ExperimentSummary,
+    series: pd.DataFrame,
+    increases: pd.DataFrame,
+) -> None:
+    """Retries per request from requests.csv and, when sampled, from retries_total."""
+    t = series["t"] + 0.5
+    phases = exp.phases
+    gaps = [g.text for m in ("retries", "retries_total") if (g := exp.coverage.gap(m))]
+    if exp.coverage.gap("retries") is None:
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=series["retries_per_request"],
+                name="retries/request (requests.csv)",
+                line={"color": "#8e44ad"},
+            ),
+            at,
+            1,
+        )
+    own = increases[increases["experiment"] == phases.name] if len(increases) else increases
+    if len(own):
+        sampled = sampled_retries_per_second(own, phases.start, phases.end, len(series))
         per_req = sampled.to_numpy() / series["requests"].where(series["requests"] > 0).to_numpy()
         fig.add_trace(
             go.Scatter(
@@ -127,63 +210,110 @@ def experiment_timeline(
                 name="retries/request (samples.csv, all dependencies)",
                 line={"color": "#8e44ad", "dash": "dot"},
             ),
-            5,
+            at,
             1,
         )
-    if phases.fault_start is not None and phases.fault_end is not None:
+    if gaps:
+        _note(fig, at, "<br>".join(gaps))
+
+
+def _injected(fig: go.Figure, at: int, samples: pd.DataFrame, phases: ExperimentPhases) -> None:
+    """Calls changed per second by upstream and fault kind; a shaded span while a fault is set."""
+    table = injected_per_second(samples, phases.name, phases.start, phases.end)
+    for label in table.columns:
+        fig.add_trace(
+            go.Bar(
+                x=table.index + 0.5,
+                y=table[label],
+                name=f"injected {label}",
+                width=0.9,
+                legendgroup="injected",
+            ),
+            at,
+            1,
+        )
+    spans = active_spans(samples, phases.name, phases.start, phases.end)
+    colors = {s.target: _ACTIVE_COLORS[i % len(_ACTIVE_COLORS)] for i, s in enumerate(spans)}
+    for span in spans:
         fig.add_vrect(
-            x0=phases.fault_start - start,
-            x1=phases.fault_end - start,
-            row="all",
+            x0=span.start,
+            x1=span.end,
+            row=at,
             col=1,
-            fillcolor="#d64541",
-            opacity=0.10,
+            fillcolor=colors[span.target],
+            opacity=0.18,
             line_width=0,
             layer="below",
+            name=f"fault active: {span.target}",
+            annotation_text=f"{span.target} set",
+            annotation_position="top left",
+            annotation_font={"size": 10, "color": colors[span.target]},
         )
+    if not len(table.columns):
+        _note(fig, at, "the fault proxy changed no call in this experiment")
+    fig.update_yaxes(rangemode="tozero", row=at, col=1)
+
+
+def _proxy_delay(fig: go.Figure, at: int, samples: pd.DataFrame, phases: ExperimentPhases) -> None:
+    """The delay the fault proxy added per call, beside the latency it caused."""
+    table = added_delay_ms_per_call(samples, phases.name, phases.start, phases.end)
+    for label in table.columns:
+        fig.add_trace(
+            go.Scatter(
+                x=table.index + 0.5,
+                y=table[label],
+                name=f"proxy delay/call {label}",
+                line={"color": "#7f8c8d", "dash": "dash"},
+                connectgaps=False,
+            ),
+            at,
+            1,
+        )
+
+
+def _phases(fig: go.Figure, exp: ExperimentSummary, row: dict[str, int]) -> None:
+    """The fault window shaded on every panel, and the recovery line."""
+    phases = exp.phases
+    start = phases.start
+    if phases.fault_start is None or phases.fault_end is None:
+        return
+    fig.add_vrect(
+        x0=phases.fault_start - start,
+        x1=phases.fault_end - start,
+        row="all",
+        col=1,
+        fillcolor="#d64541",
+        opacity=0.10,
+        line_width=0,
+        layer="below",
+    )
+    first = row["throughput"]
+    fig.add_annotation(
+        x=phases.fault_start - start,
+        y=0.02,
+        xref=_axis(first),
+        yref=f"{_axis(first, 'y')} domain",
+        text=" fault",
+        showarrow=False,
+        font={"color": "#d64541", "size": 11},
+        xanchor="left",
+        yanchor="bottom",
+    )
+    recovery = exp.scopes["all"].values.get("recovery_time_s")
+    if exp.scopes["all"].values.get("recovered") and recovery is not None:
+        at = phases.fault_end - start + float(recovery)
+        fig.add_vline(x=at, row="all", col=1, line={"color": "#2e9e5b", "dash": "dash", "width": 1})
         fig.add_annotation(
-            x=phases.fault_start - start,
+            x=at,
             y=0.02,
-            xref="x",
-            yref="y domain",
-            text=" fault",
+            xref=_axis(first),
+            yref=f"{_axis(first, 'y')} domain",
+            text=f" recovered +{float(recovery):g} s",
             showarrow=False,
-            font={"color": "#d64541", "size": 11},
+            font={"color": "#2e9e5b", "size": 11},
             xanchor="left",
             yanchor="bottom",
         )
-        recovery = exp.scopes["all"].values.get("recovery_time_s")
-        if exp.scopes["all"].values.get("recovered") and recovery is not None:
-            at = phases.fault_end - start + float(recovery)
-            fig.add_vline(
-                x=at, row="all", col=1, line={"color": "#2e9e5b", "dash": "dash", "width": 1}
-            )
-            fig.add_annotation(
-                x=at,
-                y=0.02,
-                xref="x",
-                yref="y domain",
-                text=f" recovered +{float(recovery):g} s",
-                showarrow=False,
-                font={"color": "#2e9e5b", "size": 11},
-                xanchor="left",
-                yanchor="bottom",
-            )
-    fig.update_yaxes(
-        tickvals=list(BREAKER_TICKS),
-        ticktext=list(BREAKER_TICKS.values()),
-        range=[-0.2, 2.2],
-        row=4,
-        col=1,
-    )
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(rangemode="tozero", row=5, col=1)
-    fig.update_xaxes(title_text="seconds since experiment start", row=5, col=1)
-    fig.update_layout(barmode="stack", bargap=0)
-    _layout(fig, 1150)
-    _legend_per_row(fig, 5)
-    return fig
 
 
 def _legend_per_row(fig: go.Figure, rows: int) -> None:

@@ -48,6 +48,7 @@ class ExperimentRecord:
     checks: dict[str, Any] = field(default_factory=dict)
     load: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    sampler: dict[str, Any] = field(default_factory=dict)  # run.json experiments[].sampler
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def _experiments(
                 checks=checks,
                 load=obj(item.get("load")),
                 notes=tuple(notes),
+                sampler=obj(item.get("sampler")),
             )
         )
     return tuple(out)

@@ -23,9 +23,10 @@ from reports.errors import ReportsError
 from reports.evaluate import FAIL, VERDICTS, Case, evaluate, exit_code, fmt
 from reports.figures import BREAKER_TICKS, experiment_timeline, overview
 from reports.load import RunFrames, load
+from reports.measures import counter_increases
 from reports.phases import ExperimentPhases
 from reports.serialize import case_to_dict, dumps, run_facts, summary_to_dict
-from reports.slis import ExperimentSummary, ScopeSlis, Summary, Value, counter_increases, summarize
+from reports.slis import ExperimentSummary, ScopeSlis, Summary, Value, summarize
 from reports.slo import load_slo
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -92,9 +93,11 @@ def _sli_rows(scopes: list[ScopeSlis | None]) -> list[dict[str, Any]]:
                 cells.append({"text": "—", "title": "no such phase", "null": True})
                 continue
             value = scope.values.get(name)
+            gap = scope.unmeasured.get(name) if value is None else None
+            shown = gap.split(":", 1)[0] if gap else display(value, spec.unit)
             cells.append(
                 {
-                    "text": display(value, spec.unit),
+                    "text": shown,
                     "title": scope.reasons.get(name, "") if value is None else repr(value),
                     "null": value is None,
                 }
@@ -221,6 +224,7 @@ def build_report(
                 "trials": _trial_rows([(c, exp.scopes.get(c)) for c in columns]),
                 "kpis": _kpis(exp),
                 "notes": phases.notes,
+                "gaps": [g.text for _, g in sorted(exp.coverage.gaps.items())],
                 "journal": journal,
                 "before": _probes(journal.before) if journal else None,
                 "after": _probes(journal.after) if journal else None,

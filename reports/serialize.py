@@ -38,6 +38,7 @@ def _scope(scope: ScopeSlis) -> dict[str, Any]:
         "end": scope.end,
         "slis": dict(scope.values),
         "null_reasons": {k: v for k, v in scope.reasons.items() if scope.values.get(k) is None},
+        "not_measured": dict(sorted(scope.unmeasured.items())),
     }
     if scope.breakers:
         out["max_breaker_state_by_dependency"] = dict(sorted(scope.breakers.items()))
@@ -66,11 +67,13 @@ def summary_to_dict(summary: Summary, frames: RunFrames) -> dict[str, Any]:
         "run": run_facts(frames),
         "params": dataclasses.asdict(summary.params),
         "notes": list(summary.notes),
+        "gaps": summary.coverage.as_dict(),
         "scopes": {
             "run": _scope(summary.run),
             "experiments": {
                 name: {
                     **_phases(exp.phases),
+                    "gaps": exp.coverage.as_dict(),
                     "scopes": {phase: _scope(s) for phase, s in exp.scopes.items()},
                 }
                 for name, exp in summary.experiments.items()

@@ -1,21 +1,26 @@
 """``summarize(frames, params) -> Summary``: every SLI per run, experiment and phase (pure).
 
 Definitions are in docs/slo.md. A value that cannot be computed is None and ``reasons[name]``
-says why (no requests, no successful request, no journal, no samples...).
+says why (no requests, no successful request, no journal, no samples...). A value the target
+could not measure (reports.coverage: an absent metric, a figure it cannot count) is None with
+the gap's text as its reason and, when the gap is declared, is listed in ``unmeasured``: the
+gate's verdict on it is N/A, never a 0 that passes.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from reports.catalogue import ALL, SCOPE_KINDS, SLIS, SliParams
+from reports.coverage import Coverage, Gap, coverage
 from reports.load import RunFrames
+from reports.measures import counter_increases, recovery, scale_out, select_replicas
 from reports.phases import ExperimentPhases, experiment_phases
 from reports.trials import TrialStats, trial_stats
 from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
@@ -23,7 +28,6 @@ from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
 Value = float | int | bool | None
 PERCENTILE_METHOD: Final = "inverted_cdf"  # nearest rank: an observed value, never interpolated
 BASELINE_EXPERIMENT = "baseline"
-_EPS = 1e-9
 
 
 @dataclass
@@ -38,6 +42,7 @@ class ScopeSlis:
     reasons: dict[str, str] = field(default_factory=dict)
     breakers: dict[str, float] = field(default_factory=dict)
     trials: TrialStats | None = None
+    unmeasured: dict[str, str] = field(default_factory=dict)  # SLI -> why (N/A in the gate)
 
     @property
     def label(self) -> str:
@@ -52,6 +57,15 @@ class ScopeSlis:
         else:
             self.reasons.pop(name, None)
 
+    def not_measured(self, name: str, gap: Gap) -> None:
+        """Null ``name`` for ``gap``; a computed value is kept (data says more than run.json)."""
+        if self.values.get(name) is not None:
+            return
+        self.values[name] = None
+        self.reasons[name] = gap.text
+        if gap.declared:
+            self.unmeasured[name] = gap.text
+
 
 @dataclass(frozen=True)
 class ExperimentSummary:
@@ -59,6 +73,7 @@ class ExperimentSummary:
 
     phases: ExperimentPhases
     scopes: dict[str, ScopeSlis]
+    coverage: Coverage = field(default_factory=Coverage)
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,7 @@ class Summary:
     run: ScopeSlis
     experiments: dict[str, ExperimentSummary]
     notes: tuple[str, ...] = ()
+    coverage: Coverage = field(default_factory=Coverage)  # gaps every experiment has
 
     def scope(self, experiment: str | None, phase: str | None) -> ScopeSlis | None:
         if experiment is None:
@@ -85,8 +101,14 @@ def percentile(values: Iterable[float] | pd.Series, q: float) -> float | None:
     return float(np.quantile(arr, q / 100.0, method=PERCENTILE_METHOD))
 
 
-def _ratio(num: float, den: float | None) -> float | None:
-    return None if not den else num / den
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if not den or num is None else num / den
+
+
+def _known_sum(values: pd.Series) -> float | None:
+    """The sum of the filled cells; None when every cell is empty (unknown is not 0)."""
+    known = values.dropna()
+    return float(known.sum()) if len(known) or not len(values) else None
 
 
 def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> None:
@@ -112,44 +134,19 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     )
     scope.set("goodput_rps", good / duration if duration > 0 else None, zero)
     no_success = no_rows if n == 0 else "no successful request"
-    scope.set("tokens_per_success", _ratio(float(rows["tokens"].sum()), successes), no_success)
-    scope.set("cost_per_success_usd", _ratio(float(rows["cost_usd"].sum()), successes), no_success)
-    scope.set("retries_per_request", _ratio(float(rows["retries"].sum()), n), no_rows)
+    for name, column, den in (
+        ("tokens_per_success", "tokens", successes),
+        ("cost_per_success_usd", "cost_usd", successes),
+        ("retries_per_request", "retries", n),
+    ):
+        total = _known_sum(rows[column])
+        why = f"no request in scope reports {column}" if total is None else no_success
+        scope.set(name, _ratio(total, den), no_rows if n == 0 else why)
     trials = trial_stats(rows)
     scope.trials = trials
     scope.set("trials", trials.trials)
     for name in ("pass_hat_k", "pass_at_k", "consistency"):
         scope.set(name, getattr(trials, name), trials.why)
-
-
-def counter_increases(samples: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Rows of a cumulative ``metric`` with ``increase`` since the previous sample of its label.
-
-    The first sample of a label has increase 0 (nothing is known before it); a drop is a counter
-    reset (a restarted process), so the increase is the new value (Prometheus ``increase``).
-    """
-    rows = samples[samples["metric"] == metric].sort_values(["label", "ts"], kind="stable")
-    diff = rows.groupby("label", sort=False)["value"].diff()
-    increase = diff.where(diff.isna() | (diff >= 0), rows["value"]).fillna(0.0)
-    return rows.assign(increase=increase)
-
-
-def select_replicas(samples: pd.DataFrame, label: str) -> tuple[pd.DataFrame, str]:
-    """The ``replicas`` series of the system under test, or no rows and the reason.
-
-    On kind the sampler writes one series per Deployment (and ``hpa/<name>``); ``label`` picks
-    one. A single series is used whatever its label.
-    """
-    rows = samples[samples["metric"] == "replicas"]
-    labels = sorted(set(rows["label"]))
-    if not labels:
-        return rows, "no replicas sample (samples.csv records replicas on kind only)"
-    if label in labels:
-        return rows[rows["label"] == label], ""
-    if len(labels) == 1:
-        return rows, ""
-    shown = ", ".join(repr(x) for x in labels)
-    return rows.iloc[0:0], f"replicas samples are labelled {shown}; none is {label!r}"
 
 
 def sample_slis(
@@ -182,47 +179,6 @@ def sample_slis(
             _ratio(float(retries["increase"].sum()), requests),
             reason,
         )
-
-
-def recovery(
-    ts: pd.Series, success: pd.Series, fault_end: float, end: float, params: SliParams
-) -> tuple[float | None, bool]:
-    """Seconds from ``fault_end`` to the first of ``recovery_sustain_s`` consecutive good seconds.
-
-    Second k is ``[fault_end + k, fault_end + k + 1)``; it is good when it has at least one request
-    and its success ratio is >= ``recovery_success_ratio``. Only whole seconds before ``end`` count.
-    Never recovered: ``(None, False)`` -- not the remaining time, a lower bound that could pass
-    a threshold longer than the recovery phase.
-    """
-    n_bins = math.floor(end - fault_end + _EPS)
-    sustain = max(1, int(params.recovery_sustain_s))
-    inside = (ts >= fault_end) & (ts < fault_end + n_bins)
-    idx = np.floor(ts[inside].to_numpy(dtype=float) - fault_end).astype(int)
-    idx = np.clip(idx, 0, max(n_bins - 1, 0))
-    counts = np.bincount(idx, minlength=n_bins)
-    good = np.bincount(idx, weights=success[inside].to_numpy(dtype=float), minlength=n_bins)
-    ok = (counts > 0) & (good >= params.recovery_success_ratio * counts - _EPS)
-    streak = 0
-    for k, flag in enumerate(ok[:n_bins]):
-        streak = streak + 1 if flag else 0
-        if streak == sustain:
-            return float(k - sustain + 1), True
-    return None, False
-
-
-def scale_out(replicas: pd.DataFrame, t0: float, end: float) -> tuple[float | None, bool | None]:
-    """Seconds from ``t0`` to the first replicas sample above the count at ``t0``.
-
-    ``(None, None)`` without samples; ``(None, False)`` when the count never grew.
-    """
-    if not len(replicas):
-        return None, None
-    before = replicas[replicas["ts"] <= t0]
-    reference = float(before["value"].iloc[-1] if len(before) else replicas["value"].iloc[0])
-    above = replicas[(replicas["ts"] >= t0) & (replicas["value"] > reference)]
-    if len(above):
-        return float(above["ts"].iloc[0] - t0), True
-    return None, False
 
 
 def _in_window(ts: pd.Series, start: float, end: float, last: bool) -> pd.Series:
@@ -360,26 +316,40 @@ def _worst(run: ScopeSlis, experiments: dict[str, ExperimentSummary]) -> None:
     run.set("lost_investigations", sum(counts) if counts else None, "no experiment records it")
 
 
+def _not_measured(scoped: list[tuple[ScopeSlis, Coverage]]) -> None:
+    """Null every SLI of a scope whose figures its coverage lacks, saying which and why."""
+    for scope, gaps in scoped:
+        for name in list(scope.values):
+            gap = gaps.sli_gap(name)
+            if gap is not None:
+                scope.not_measured(name, gap)
+
+
 def summarize(frames: RunFrames, params: SliParams | None = None) -> Summary:
     """Every SLI of the run, of each experiment and of each of its phases."""
     params = params or SliParams()
     retries = counter_increases(frames.samples, "retries_total")
     replicas = select_replicas(frames.samples, params.replicas_label)
+    run_gaps, gaps = coverage(frames)
     experiments: dict[str, ExperimentSummary] = {}
     for record in frames.experiments:
         phases = experiment_phases(
             record, frames.journals.get(record.name), frames.run_dir / record.journal
         )
-        experiments[record.name] = _experiment(phases, frames, retries, replicas, params)
+        exp = _experiment(phases, frames, retries, replicas, params)
+        experiments[record.name] = replace(exp, coverage=gaps[record.name])
     _vs_baseline_experiment(experiments)
     run = ScopeSlis(None, None, frames.started_at, frames.ended_at)
     request_slis(run, frames.requests, params)
     sample_slis(run, frames.samples, retries, replicas, len(frames.requests))
     _worst(run, experiments)
-    for scope in [run, *(s for e in experiments.values() for s in e.scopes.values())]:
+    scoped = [(run, run_gaps)]
+    scoped += [(s, e.coverage) for e in experiments.values() for s in e.scopes.values()]
+    _not_measured(scoped)
+    for scope, _ in scoped:
         kind = scope.phase or "run"
         for name, spec in SLIS.items():
             if name not in scope.values:
                 defined = ", ".join(k for k in SCOPE_KINDS if k in spec.scopes)
                 scope.set(name, None, f"not defined for {kind} (defined for: {defined})")
-    return Summary(params, run, experiments, frames.notes)
+    return Summary(params, run, experiments, frames.notes, run_gaps)

@@ -10,6 +10,7 @@ import typer
 
 from stampede import compare as cmp
 from stampede import detect as det
+from stampede.cli_suite import ProxyOpt
 from stampede.stack import default_state_dir
 
 
@@ -45,8 +46,12 @@ def detect(
     plan: Annotated[
         bool, typer.Option("--plan", help="Print the weakness table and exit (runs nothing).")
     ] = False,
+    proxy: ProxyOpt = None,
 ) -> None:
     """Run each weakened agent through the experiments that should expose it, and the real one.
+
+    ``--proxy``: every suite runs with the fault proxy between agent and toolbox (the stack is
+    restarted with it for each weakness), so the same weaknesses must be caught through it.
 
     Prints the matrix (weakness x experiment -> caught by which SLO / missed / false alarm),
     writes matrix.json and matrix.md into --out. Exit 0 only if every weakness is caught on its
@@ -68,6 +73,7 @@ def detect(
         state_dir=state_dir or default_state_dir(),
         keep_stack=keep_stack,
         real=real,
+        proxy=proxy,
     )
     doc = det.run_detection(config, say=lambda line: typer.echo(line))
     typer.echo(det.to_text(doc))

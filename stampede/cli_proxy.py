@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
 from stampede import procs
-from stampede.proxy.app import create_app
 from stampede.proxy.config import ProxyConfig, load_config, parse_listen, parse_upstream
 
 
@@ -44,7 +42,17 @@ def _overrides(
 
 
 def serve(config: ProxyConfig, log_level: str = "info") -> None:
-    """Run the proxy until SIGINT/SIGTERM on a socket opened here (a taken port: exit 2)."""
+    """Run the proxy until SIGINT/SIGTERM on a socket opened here (a taken port: exit 2).
+
+    uvicorn and the app (FastAPI, aiohttp: ~0.2 s of imports) are imported here, not at module
+    top, so that every other ``stampede`` command (and ``stampede --help``) does not pay for them.
+    """
+    # lazy: start-up time of every stampede command
+    import uvicorn
+
+    # lazy: start-up time of every stampede command
+    from stampede.proxy.app import create_app
+
     sock = procs.listen_socket(config.port, config.host)  # HarnessError when taken
     server = uvicorn.Server(
         uvicorn.Config(

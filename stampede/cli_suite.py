@@ -110,6 +110,15 @@ StateDirOpt = Annotated[
         help="Local stack state dir (default: $STAMPEDE_STATE_DIR or .stampede).",
     ),
 ]
+ProxyOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--proxy/--no-proxy",
+        help="--target local: run the fault proxy between agent and toolbox, or not (a running "
+        "stack that differs is restarted; default: as the running stack has it, a new one "
+        "without).",
+    ),
+]
 ExperimentsOpt = Annotated[
     str | None,
     typer.Option("--experiments", help="Comma-separated subset of the profile's experiments."),
@@ -155,6 +164,7 @@ def suite(
     cases: CasesOpt = None,
     target_profile: TargetProfileOpt = None,
     repeat: RepeatOpt = None,
+    proxy: ProxyOpt = None,
 ) -> None:
     """Run a suite: per experiment, Locust load + Chaos Toolkit; then report and SLO gate.
 
@@ -186,6 +196,7 @@ def suite(
         cases=cases,
         target_profile=target_profile,
         repeat=repeat,
+        proxy=proxy,
     )
     outcome = run_suite(config)
     raise typer.Exit(outcome.exit_code)
@@ -272,6 +283,7 @@ def flaky(
         bool | None,
         typer.Option("--keep-stack/--down-after", help="Keep or stop the stack at the end."),
     ] = None,
+    proxy: ProxyOpt = None,
 ) -> None:
     """Run the suite K times against the reference agent and count false alarms.
 
@@ -288,6 +300,7 @@ def flaky(
         runs_dir=runs_dir,
         state_dir=_state_dir(state_dir),
         experiments=_experiments(experiments),
+        proxy=proxy,
     )
     out = runs_dir / f"flaky-{stamp}"
     # run_suite is looked up at call time, so tests can replace this module's name.

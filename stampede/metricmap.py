@@ -23,6 +23,26 @@ mean which, as data (a declarative profile's ``metrics:`` section, or a YAML fil
 never exposes is reported *absent*, never as zero; a canonical metric the map does not name is
 *unmapped* (:meth:`MetricMap.unmapped`). Errors are :class:`MetricMapError` (an InputError) naming
 the field: ``profile.yaml:41: metrics.breaker_state.fold: Input should be 'max', 'sum' or 'min'``.
+
+**The fault proxy** (``stampede proxy``, stampede/proxy/metrics.py) has a vocabulary of its own,
+:data:`PROXY_CANONICAL`, read through :data:`PROXY` (what was injected when):
+
+* ``proxy_calls_total``, label ``proxy:<upstream>:<result>``: ``stampede_proxy_calls_total``;
+* ``faults_injected_total``, label ``proxy:<upstream>:<fault>``:
+  ``stampede_proxy_faults_injected_total`` (calls a fault changed, by kind);
+* ``added_delay_seconds_total``, label ``proxy:<upstream>``:
+  ``stampede_proxy_added_delay_seconds_sum`` (the histogram's sum: seconds of delay added);
+* ``fault_active``, label ``proxy:<target>``: ``stampede_proxy_fault_active`` (1 while set).
+
+**The label column, one scheme for every source**: the values of the mapped Prometheus labels,
+in the map's order, joined by ``:``; a source other than the agent prefixes its name
+(``<source>:<label>``, or ``<source>`` alone when the metric has no label). The agent's rows
+carry no prefix. Upstream and target names may contain ``:`` themselves (``tool:get_logs``);
+the proxy's result and fault kinds never do, so a ``faults_injected_total`` label reads back as
+``source, rest = label.split(":", 1)``; ``upstream, fault = rest.rsplit(":", 1)``
+(``proxy:tool:get_logs:latency`` -> ``proxy``, ``tool:get_logs``, ``latency``). Counters are
+cumulative (a row per series per scrape, zeros included, so the first increase is seen);
+``fault_active`` is 1 while a fault is set on the target, else 0.
 """
 
 from __future__ import annotations
@@ -39,6 +59,8 @@ from stampede.errors import InputError
 
 __all__ = [
     "CANONICAL",
+    "PROXY",
+    "PROXY_CANONICAL",
     "REFERENCE",
     "MetricMap",
     "MetricMapError",
@@ -58,6 +80,16 @@ CANONICAL: tuple[str, ...] = (
     "requests_total",
     "write_behind_depth",
 )
+
+#: The fault proxy's samples.csv metrics (read through :data:`PROXY`; see the module docstring).
+PROXY_CANONICAL: tuple[str, ...] = (
+    "proxy_calls_total",
+    "faults_injected_total",
+    "added_delay_seconds_total",
+    "fault_active",
+)
+#: Joins the values of a mapping's labels, and a source's name to them, in samples.csv.
+LABEL_SEPARATOR = ":"
 
 Fold = Literal["max", "sum", "min"]
 
@@ -95,9 +127,19 @@ class MetricMapping:
 
     metric: str
     series: str
-    label: str | None = None
+    label: str | tuple[str, ...] | None = None  # a tuple: the values joined by ":", in order
     fold: Fold = "sum"
     values: Mapping[float, float] = field(default_factory=dict)
+
+    def label_names(self) -> tuple[str, ...]:
+        """The Prometheus labels whose values make the label column (none: one row)."""
+        if self.label is None:
+            return ()
+        return (self.label,) if isinstance(self.label, str) else self.label
+
+    def label_of(self, labels: Mapping[str, str]) -> str:
+        """The label column of one sample: its mapped label values joined by ``:``."""
+        return LABEL_SEPARATOR.join(labels.get(name, "") for name in self.label_names())
 
     def value(self, raw: float) -> float:
         """The samples.csv value of one raw sample value."""
@@ -116,7 +158,7 @@ class MetricMapping:
         """The entry as a ``metrics:`` section writes it (run.json records the map used)."""
         out: dict[str, Any] = {"series": self.series, "fold": self.fold}
         if self.label:
-            out["label"] = self.label
+            out["label"] = self.label if isinstance(self.label, str) else list(self.label)
         if self.values:
             out["values"] = {f"{k:g}": v for k, v in self.values.items()}
         return out
@@ -165,6 +207,25 @@ REFERENCE = MetricMap(
         "requests_total": MetricMapping("requests_total", "agent_requests_total", "outcome"),
     },
     name="reference",
+)
+
+#: The fault proxy's series (stampede/proxy/metrics.py): what was injected when.
+PROXY = MetricMap(
+    {
+        "proxy_calls_total": MetricMapping(
+            "proxy_calls_total", "stampede_proxy_calls_total", ("upstream", "result")
+        ),
+        "faults_injected_total": MetricMapping(
+            "faults_injected_total", "stampede_proxy_faults_injected_total", ("upstream", "fault")
+        ),
+        "added_delay_seconds_total": MetricMapping(
+            "added_delay_seconds_total", "stampede_proxy_added_delay_seconds_sum", "upstream"
+        ),
+        "fault_active": MetricMapping(
+            "fault_active", "stampede_proxy_fault_active", "target", "max"
+        ),
+    },
+    name="proxy",
 )
 
 

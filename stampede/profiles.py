@@ -197,14 +197,31 @@ PROFILES["full"] = Profile(
 
 
 # A url target is someone else's agent: none of the reference faults (replica kill, Redis, the
-# toolbox) exist there. Its catalogue is experiments/url/: a fault-free baseline now; the LLM and
-# tool faults through a fault proxy come with issue 10 (they read STAMPEDE_FAULT_API_URL/_TOKEN).
+# toolbox) exist there. Its catalogue is experiments/url/: a fault-free baseline, and the LLM and
+# tool faults set through a fault proxy in front of its LLM and tools (issue 10; they read
+# STAMPEDE_FAULT_API_URL/_TOKEN, i.e. --fault-url/--fault-token). Its load suits a small agent
+# (the helpdesk example answers 8 questions at a time): 4 users, started over 2 s, so a fault,
+# not the load, is what moves its outcomes.
+_SMALL_AGENT_LOAD = Load(users=4, spawn_rate=2.0, shape="steady")
+_URL_BASELINE = ExperimentSpec("baseline", _SMALL_AGENT_LOAD, cooldown_s=12.0)
+
 TARGET_PROFILES: dict[str, dict[str, Profile]] = {
     "url": {
         "smoke": Profile(
             name="smoke",
             description="a fault-free baseline of someone else's agent under modest steady load",
             experiments=(ExperimentSpec("baseline", _SMOKE_LOAD, cooldown_s=12.0),),
+        ),
+        "full": Profile(
+            name="full",
+            description="the baseline, then through a fault proxy (--fault-url): an LLM 429 "
+            "storm, LLM streams cut mid-answer and a lying tool, under a small agent's load",
+            experiments=(
+                _URL_BASELINE,
+                ExperimentSpec("llm-rate-limit", _SMALL_AGENT_LOAD),
+                ExperimentSpec("llm-stream-cut", _SMALL_AGENT_LOAD),
+                ExperimentSpec("lying-tool", _SMALL_AGENT_LOAD),
+            ),
         ),
     },
 }

@@ -10,6 +10,8 @@ multiprocess mode ``all``) are folded: breaker states by max, everything else by
 A mapped series that no scrape of the experiment exposed is *absent* (run.json
 ``experiments[].sampler.absent``; no rows), never a zero; a canonical metric the map does not name
 is *unmapped*. A target with no metrics source at all has every canonical metric absent.
+The label column's scheme (``<source>:<label>``, several labels joined by ``:``) is
+:mod:`stampede.metricmap`'s; the fault proxy's rows are read through ``metricmap.PROXY``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from stampede.contract import SAMPLE_COLUMNS
-from stampede.metricmap import CANONICAL, REFERENCE, MetricMap
+from stampede.metricmap import CANONICAL, LABEL_SEPARATOR, REFERENCE, MetricMap
 from stampede.rundir import SamplerStats, SourceStats
 
 
@@ -64,7 +66,7 @@ def read_exposition(text: str, metric_map: MetricMap = REFERENCE) -> Scrape:
             mapping = by_series.get(sample.name)
             if mapping is None:
                 continue
-            label = sample.labels.get(mapping.label, "") if mapping.label else ""
+            label = mapping.label_of(sample.labels)
             grouped.setdefault((sample.name, label), []).append(float(sample.value))
     values = {
         (by_series[name].metric, label): by_series[name].combine(raws)
@@ -93,9 +95,10 @@ def parse_metrics(
 
 
 def _prefixed(prefix: str, label: str) -> str:
+    """``<source>:<label>`` (metricmap's scheme), ``<source>`` alone for an unlabelled metric."""
     if not prefix:
         return label
-    return f"{prefix}:{label}" if label else prefix
+    return f"{prefix}{LABEL_SEPARATOR}{label}" if label else prefix
 
 
 @dataclass

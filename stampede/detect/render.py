@@ -52,6 +52,7 @@ def to_markdown(doc: Mapping[str, Any]) -> str:
     out = [
         f"# Detection matrix: {doc['verdict'].upper()} (exit {doc['exit_code']})",
         "",
+        *_proxy_line(doc),
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
@@ -78,6 +79,18 @@ def to_markdown(doc: Mapping[str, Any]) -> str:
             if r
         ]
     return "\n".join(out) + "\n"
+
+
+def _proxy_line(doc: Mapping[str, Any]) -> list[str]:
+    """Say how the suites ran with respect to the fault proxy, when ``--proxy`` was given."""
+    proxy = doc.get("proxy")
+    if proxy is None:
+        return []
+    how = "through the fault proxy" if proxy else "without the fault proxy"
+    return [
+        f"Every suite ran {how} between agent and toolbox (`--{'' if proxy else 'no-'}proxy`).",
+        "",
+    ]
 
 
 def to_text(doc: Mapping[str, Any]) -> str:

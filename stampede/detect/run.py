@@ -27,6 +27,7 @@ class DetectConfig:
     state_dir: Path = Path(".stampede")
     keep_stack: bool | None = None
     real: bool = True
+    proxy: bool | None = None  # the fault proxy between agent and toolbox in every suite
 
 
 def plan(rows: tuple[Expectation, ...], real: bool) -> list[tuple[str, list[str]]]:
@@ -46,7 +47,8 @@ def run_detection(
 
     ``run`` is :func:`stampede.suite.run_suite` (injectable for tests). The suites are one
     :class:`stampede.suite.Campaign`: they share one local stack (restarted when the weakness
-    changes), stopped at the end if the campaign started it.
+    changes, with the proxy of ``config.proxy`` every time), stopped at the end if the campaign
+    started it.
     """
     rows = expectations_for(config.weaknesses)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -55,6 +57,7 @@ def run_detection(
         slo=config.slo,
         runs_dir=config.out / "runs",
         state_dir=config.state_dir,
+        proxy=config.proxy,
     )
     suites = plan(rows, config.real)
     results: dict[str, RunResult | None] = {name: None for name, _ in suites}
@@ -83,6 +86,7 @@ def run_detection(
         "ended_at": time.time(),
         "profile": config.profile,
         "slo_file": str(config.slo),
+        "proxy": config.proxy,
         "seconds_per_run": timings,
     }
     doc = report(rows, results, meta)

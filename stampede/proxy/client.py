@@ -17,6 +17,18 @@ The session is set up for a transparent proxy:
   Accept, Accept-Encoding, Content-Type are the caller's or absent);
 * keep-alive connections idle at most ``KEEPALIVE_S`` (below uvicorn's 5 s, so a pooled
   connection is not reused just as the upstream closes it).
+
+Stale pooled connections (an upstream that closes idle connections sooner than ``KEEPALIVE_S``,
+e.g. ``uvicorn --timeout-keep-alive 1``): a connection the upstream closed is seen closed when
+it is taken from the pool and a new one is opened instead. In the remaining race (the upstream
+closes it just as the request goes out) aiohttp retries **once, on another connection, only a
+request that is safe to send again**: an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT,
+DELETE; RFC 9112 section 9.3.1.1), failing with a connection error before any byte of an answer,
+and with a body that can be replayed (none, or one read whole; a streamed body already read from
+the client is not). A POST (an LLM completion, a tool call) is never retried by the proxy: it
+may have been applied, so the client gets the 502 and its own retry policy decides, as it
+would talking to the upstream directly. A connect failure is not retried either (the upstream
+is down: a 502 at once).
 """
 
 from __future__ import annotations
@@ -51,6 +63,21 @@ def open_session(
         skip_auto_headers=_NO_AUTO_HEADERS,
         trust_env=False,
     )
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong talking to an upstream, for the 502/504 body (``exc``: UPSTREAM_ERRORS)."""
+    name = type(exc).__name__
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or str(exc.os_error) or "connection failed"
+        return f"cannot be reached: connecting failed ({reason.lower()}, {name})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"closed the connection before answering ({name})"
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"did not answer in time ({name})"
+    if isinstance(exc, aiohttp.ClientOSError) and exc.strerror:
+        return f"connection failed: {exc.strerror.lower()} ({name})"
+    return f"failed: {name}"
 
 
 async def send(

@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,6 +188,18 @@ async def handle(
     proxy: Proxy, upstream: Upstream, rest: str, scope: dict[str, Any], receive: Receive, send: Send
 ) -> None:
     """Forward one call to ``upstream`` (``rest``: the path after the route prefix)."""
+    in_flight = proxy.metrics.in_flight.labels(upstream.target)
+    in_flight.inc()
+    try:
+        await forward(proxy, upstream, rest, scope, receive, send)
+    finally:
+        in_flight.dec()
+
+
+async def forward(
+    proxy: Proxy, upstream: Upstream, rest: str, scope: dict[str, Any], receive: Receive, send: Send
+) -> None:
+    """The call itself: pre-call faults, the upstream request, the answer relayed."""
     target = upstream.target
     fault, answered = await inject(proxy, upstream, receive, send)
     if answered:
@@ -204,7 +217,7 @@ async def handle(
         response = await client.send(proxy.session, scope["method"], url, headers, body, decoded)
     except client.UPSTREAM_ERRORS as exc:
         status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
-        message = f"upstream {target} ({upstream.base}) failed: {type(exc).__name__}"
+        message = f"upstream {target} ({upstream.base}) {client.describe(exc)}"
         await send_error(send, upstream, status, message)
         proxy.metrics.record(target, "upstream_error")
         return
@@ -243,26 +256,73 @@ async def _watch(receive: Receive) -> None:
         pass
 
 
+def _left(watcher: asyncio.Future[None] | None) -> bool:
+    """The client has disconnected (its watcher returned, not cancelled or failed)."""
+    return (
+        watcher is not None
+        and watcher.done()
+        and not watcher.cancelled()
+        and (watcher.exception() is None)
+    )
+
+
+@contextmanager
+def client_watch(
+    receive: Receive, response: aiohttp.ClientResponse
+) -> Iterator[asyncio.Future[None]]:
+    """Watch for the client leaving; when it does, close ``response`` at once.
+
+    Closing the upstream response wakes a read waiting on it (``ClientConnectionError``) and
+    drops its pooled connection, so a client that leaves a long or silent stream frees the
+    upstream call now, not at the upstream's next chunk. uvicorn's ``send`` after a disconnect
+    is a silent no-op, so without this the copy would run to the end of the upstream answer.
+    """
+    watcher = asyncio.ensure_future(_watch(receive))
+
+    def close_if_left(done: asyncio.Future[None]) -> None:
+        if _left(done):
+            response.close()
+
+    watcher.add_done_callback(close_if_left)
+    try:
+        yield watcher
+    finally:
+        watcher.cancel()
+
+
 async def passthrough(
     response: aiohttp.ClientResponse, receive: Receive, send: Send, rewritten: bool = False
 ) -> str:
-    """Raw bytes as they arrive; an upstream that breaks off breaks the client's answer too."""
+    """Raw bytes as they arrive; an upstream that breaks off breaks the client's answer too.
+
+    A sized answer is copied without a watcher (the cheap path: it ends on its length); any
+    other (chunked, SSE) is copied under ``client_watch``, so a client that leaves mid-stream
+    cancels the upstream read and frees its connection.
+    """
     start = {"type": "http.response.start", "status": response.status}
     await send({**start, "headers": response_headers(response, rewritten)})
-    sized = "content-length" in response.headers and not rewritten
-    watcher = None if sized else asyncio.ensure_future(_watch(receive))
+    if "content-length" in response.headers and not rewritten:
+        return await _copy(response, receive, send, None)
+    with client_watch(receive, response) as watcher:
+        return await _copy(response, receive, send, watcher)
+
+
+async def _copy(
+    response: aiohttp.ClientResponse,
+    receive: Receive,
+    send: Send,
+    watcher: asyncio.Future[None] | None,
+) -> str:
     try:
         async for chunk in response.content.iter_any():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if watcher is not None and watcher.done():
-                return "ok"
     except client.UPSTREAM_ERRORS as exc:
+        if _left(watcher):
+            return "ok"  # the client left; closing the upstream read is what raised
         await abort(receive, f"upstream broke off: {type(exc).__name__}", rst=False)
         return "upstream_error"
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    if not _left(watcher):
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
     return "ok"
 
 
@@ -278,15 +338,18 @@ async def shaped(
     start = {"type": "http.response.start", "status": response.status}
     await send({**start, "headers": response_headers(response, rewritten=True)})
     kinds = ["stream_slow"] if spec.stream_first_token_ms or spec.stream_token_ms else []
-    try:
-        async for event in shape(response.content.iter_any(), spec, report):
-            await send({"type": "http.response.body", "body": event, "more_body": True})
-    except StreamCut as exc:
-        await abort(receive, str(exc), rst=False)
-        return "stream_cut", [*kinds, "stream_cut"]
-    except client.UPSTREAM_ERRORS as exc:
-        await abort(receive, f"upstream broke off: {type(exc).__name__}", rst=False)
-        return "upstream_error", kinds
+    with client_watch(receive, response) as watcher:
+        try:
+            async for event in shape(response.content.iter_any(), spec, report):
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+        except StreamCut as exc:
+            await abort(receive, str(exc), rst=False)
+            return "stream_cut", [*kinds, "stream_cut"]
+        except client.UPSTREAM_ERRORS as exc:
+            if _left(watcher):
+                return "ok", kinds
+            await abort(receive, f"upstream broke off: {type(exc).__name__}", rst=False)
+            return "upstream_error", kinds
     await send({"type": "http.response.body", "body": b"", "more_body": False})
     proxy.injector.charge(fault, report.tokens)
     if report.result != "ok":

@@ -7,14 +7,24 @@
   ``stream_slow``, ``stream_cut``, ``stream_malformed``);
 * ``stampede_proxy_added_delay_seconds{upstream}`` — the delay a fault added before forwarding;
 * ``stampede_proxy_fault_active{target}`` — 1 while a fault is set on ``target`` (read from the
-  store at scrape time, so a report's timeline shows what was injected when).
+  store at scrape time, so a report's timeline shows what was injected when);
+* ``stampede_proxy_calls_in_flight{upstream}`` — proxied calls being handled now;
+* ``stampede_proxy_event_loop_tasks`` — asyncio tasks alive in the proxy at scrape time (with
+  the in-flight gauge: a leak of calls or tasks shows as a count that does not come back down).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
 from prometheus_client import Histogram as _Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -54,6 +64,15 @@ class _ActiveFaults(Collector):
         yield gauge
 
 
+class _LoopTasks(Collector):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "stampede_proxy_event_loop_tasks",
+            "asyncio tasks alive in the proxy at scrape time.",
+            value=float(len(asyncio.all_tasks())),
+        )
+
+
 class ProxyMetrics:
     """The proxy's series, all created at zero for every configured upstream."""
 
@@ -80,13 +99,21 @@ class ProxyMetrics:
             buckets=_DELAY_BUCKETS,
             registry=self.registry,
         )
+        self.in_flight = Gauge(
+            "stampede_proxy_calls_in_flight",
+            "Proxied calls being handled now, by upstream.",
+            ["upstream"],
+            registry=self.registry,
+        )
         for upstream in upstreams:
             for result in PROXY_RESULTS:
                 self.calls.labels(upstream, result)
             for kind in FAULT_KINDS:
                 self.injected.labels(upstream, kind)
             self.delay.labels(upstream)
+            self.in_flight.labels(upstream)
         self.registry.register(_ActiveFaults(store))
+        self.registry.register(_LoopTasks())
 
     def record(self, upstream: str, result: str, faults: Iterable[str] = ()) -> None:
         self.calls.labels(upstream, result).inc()

@@ -4,7 +4,9 @@
 the real agent) are campaigns. Every suite of a campaign keeps the target up (the next suite
 reuses it, or restarts it with another weakness); when the campaign ends (normally, by an error
 or by Ctrl-C) the target is stopped if it was not ready before the campaign began, unless
-``keep_stack`` says otherwise (True: keep, False: always stop).
+``keep_stack`` says otherwise (True: keep, False: always stop). Every suite is the base config
+with a few changes (run id, seed, weakness, experiments): the target options (``proxy``, the url
+target's URLs) are the base's, so a restart for a new weakness keeps the fault proxy.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ class Campaign:
         return self._target
 
     def __enter__(self) -> Campaign:
+        target = self.target  # built now: an option the target refuses fails before any run
         if self.keep_stack is None:
-            self.was_ready = self.target.status().ready
+            self.was_ready = target.status().ready
         return self
 
     def run(self, **changes: Any) -> SuiteOutcome:

@@ -54,6 +54,9 @@ class SuiteConfig:
     cases: Path | None = None
     target_profile: Path | None = None
     repeat: int | None = None
+    # The local target's fault proxy between agent and toolbox (--proxy/--no-proxy; None: as
+    # the running stack has it, a new stack starts without). make_target refuses it elsewhere.
+    proxy: bool | None = None
 
     def target_options(self) -> TargetOptions:
         """What ``make_target`` needs beyond the target's name."""
@@ -63,6 +66,7 @@ class SuiteConfig:
             fault_url=self.fault_url,
             fault_token=self.fault_token,
             allow_remote=self.allow_remote,
+            proxy=self.proxy,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,6 +92,7 @@ class SuiteConfig:
             "cases": str(self.cases) if self.cases else None,
             "target_profile": str(self.target_profile) if self.target_profile else None,
             "repeat": self.repeat,
+            "proxy": self.proxy,
         }
 
 

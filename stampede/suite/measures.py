@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from stampede.metricmap import MetricMap
+from stampede.metricmap import PROXY, MetricMap
 from stampede.sampler import ScrapeSource
 from stampede.targets.base import Target
 
 AGENT_SOURCE = "agent"
-#: Maps of sources other than the agent, by source name. The fault proxy's series
-#: (stampede_proxy_*) mean no canonical metric yet: it is scraped (its answers are counted in
-#: run.json) and gives no rows until a map names some of them.
-SOURCE_MAPS: Mapping[str, MetricMap] = {}
+#: Maps of sources other than the agent, by source name: the fault proxy's series
+#: (stampede_proxy_*) through metricmap.PROXY (calls, faults injected, delay added, active
+#: faults; rows labelled ``proxy:<upstream>:<result|fault>``, ``proxy:<target>``).
+SOURCE_MAPS: Mapping[str, MetricMap] = {"proxy": PROXY}
 NO_MAP = MetricMap({}, name="none")
 
 

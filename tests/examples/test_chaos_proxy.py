@@ -57,6 +57,7 @@ WINDOW_S = 4
 WARMUP_S = 2.5
 COOLDOWN_S = 2.5
 CHAOS_TIMEOUT_S = 60
+OUTCOMES = ("correct", "degraded", "wrong", "shed", "error")
 
 
 def chaos_env(agent_url: str, proxy_url: str, **extra: str) -> dict[str, str]:
@@ -371,6 +372,18 @@ def _verdicts(gate: dict[str, Any], verdict: str) -> list[tuple[str, str]]:
     )
 
 
+def _suite_counts(run_dir: Path, experiment: str) -> dict[str, dict[str, int]]:
+    """Outcome counts per phase of one experiment, from the run's summary.json ratios."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    scopes = summary["scopes"]["experiments"][experiment]["scopes"]
+    counts = {}
+    for phase, scope in scopes.items():
+        slis = scope["slis"]
+        got = {o: round((slis.get(f"{o}_ratio") or 0.0) * slis["requests"]) for o in OUTCOMES}
+        counts[phase] = {o: n for o, n in got.items() if n}
+    return counts
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("case", [_gate_param(c) for c in GATE_CASES])
@@ -398,7 +411,8 @@ def test_the_gate_fails_where_it_should(
     output = done.stdout + done.stderr
     gate = json.loads((runs / case.experiment / "gate.json").read_text())
     failed = _verdicts(gate, "FAIL")
-    print(f"FIGURES suite {case.experiment}: exit {done.returncode}, failed {failed}")
+    phases = _suite_counts(runs / case.experiment, case.experiment)
+    print(f"FIGURES suite {case.experiment}: exit {done.returncode}, failed {failed}, {phases}")
     assert done.returncode == (1 if case.fails else 0), output
     assert failed == list(case.fails), failed
     passed = {name for name, _ in _verdicts(gate, "PASS")}

@@ -2,18 +2,19 @@
 
 One local stack with ``stampede proxy`` between the agent and the toolbox
 (``LocalTarget(proxy=True)``, as ``stampede up --proxy`` starts it). Each experiment of
-experiments/local that breaks the LLM or a tool runs unchanged with real Chaos Toolkit and only
-the target's ``chaos_env()`` (its fault API is the proxy's), and the reference agent must hold
-as it does without the proxy. Where the faults landed is checked from outside the activities:
+experiments/local that breaks the LLM or a tool runs unchanged with real Chaos Toolkit
+(``--rollback-strategy always``) and only the target's ``chaos_env()`` (its fault API is the
+proxy's), and the reference agent must hold as it does without the proxy. Where the faults
+landed is checked from outside the activities:
 
-* transport faults (latency, errors, hang, rate limit) are the proxy's: its
-  ``stampede_proxy_faults_injected_total`` grows, the toolbox's fault list stays empty and the
-  toolbox answers every call ``ok``;
+* transport faults (latency, errors, hang, rate limit) are the proxy's: its fault list has
+  them, its ``/metrics`` show the fault applied to calls, the toolbox's fault list stays empty
+  and the toolbox answers every call ``ok``;
 * world faults (lie, hallucinate) need the toolbox's answer key: they are set on the toolbox
-  behind the proxy, the proxy's list stays empty and injects nothing, and the toolbox's
+  behind the proxy, the proxy's list stays empty and it injects nothing, and the toolbox's
   ``lie`` / ``hallucinate`` answers reach the agent through the proxy.
 
-Heavy (a stack and ~7 experiments of ~15-25 s each): marked ``slow``.
+Heavy (a stack and 7 experiments of ~12-15 s each, ~2.5 min): marked ``slow``.
 """
 
 from __future__ import annotations
@@ -21,20 +22,24 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from faults.client import FaultApiError, FaultClient
+from stampede.stack import load_state
 from stampede.targets import LocalTarget, MetricsSource
+from target_agent.toolbox.catalogue import catalogue
 from tests.experiments.conftest import REPO, chaos
 
 pytestmark = pytest.mark.slow
 
-#: Experiment -> (fault target, where its fault must land).
+#: Experiment -> (fault target, the fault API its fault must land on).
 EXPERIMENTS = {
     "tool-latency": ("tool:get_logs", "proxy"),
     "tool-errors": ("tools", "proxy"),
@@ -44,12 +49,26 @@ EXPERIMENTS = {
     "lying-tool": ("tool:get_logs", "toolbox"),
     "hallucinating-llm": ("llm", "toolbox"),
 }
+#: Transport experiment -> the proxy's ``stampede_proxy_faults_injected_total{fault}`` kind.
+INJECTED_KIND = {
+    "tool-errors": "error",
+    "tool-hang": "hang",
+    "llm-rate-limit": "rate_limited",
+    "llm-errors": "error",
+}
+#: tool-latency's 2.5 s delay outlasts the agent's 1 s tool timeout: the agent leaves first and
+#: the proxy does not count such a call in faults_injected (reported to the proxy's owner), so
+#: its evidence is the delay the proxy added (``stampede_proxy_added_delay_seconds_sum``).
+LATENCY_S = {"tool-latency": 2.5}
 #: The toolbox's own answer for a world fault (``toolbox_calls_total{result}``).
 WORLD_RESULT = {"lying-tool": "lie", "hallucinating-llm": "hallucinate"}
-INJECTED = "stampede_proxy_faults_injected"
-TOOLBOX_CALLS = "toolbox_calls"
+#: The LLM limit (10 calls/s) only bites above the experiment's own 4 investigations/s (8 LLM
+#: calls/s): as in the suite, load runs beside it (investigations/s).
+LOAD = {"llm-rate-limit": 4.0}
 RUN_TIMEOUT_S = 120
 POLL_S = 0.25
+
+Samples = dict[tuple[tuple[str, str], ...], float]
 
 
 @pytest.fixture(scope="module")
@@ -63,24 +82,27 @@ def proxy_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarg
         target.down(say=lambda _line: None)
 
 
-def _apis(target: LocalTarget) -> dict[str, FaultClient]:
-    """Fault API name (``proxy``, ``toolbox``) -> a client, from the target's endpoints."""
-    return {endpoint.name: endpoint.client() for endpoint in target.fault_endpoints()}
-
-
-def _counters(source: MetricsSource, name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    """Labels -> value of every sample of counter ``name`` on a Prometheus page."""
+def _samples(source: MetricsSource, sample: str) -> Samples:
+    """Labels -> value of every sample named ``sample`` on a Prometheus page."""
     return {
-        tuple(sorted(sample.labels.items())): sample.value
+        tuple(sorted(found.labels.items())): found.value
         for family in text_string_to_metric_families(source.fetch())
-        for sample in family.samples
-        if sample.name == f"{name}_total"
+        for found in family.samples
+        if found.name == sample
     }
 
 
-def _grown(before: dict[Any, float], after: dict[Any, float]) -> dict[Any, float]:
-    """The samples that grew between two scrapes, by how much."""
-    return {k: v - before.get(k, 0.0) for k, v in after.items() if v > before.get(k, 0.0)}
+def _grown(before: Samples, after: Samples) -> dict[str, float]:
+    """The samples that grew between two scrapes, by how much (labels as a dict, in a key)."""
+    return {
+        json.dumps(dict(labels)): value - before.get(labels, 0.0)
+        for labels, value in after.items()
+        if value > before.get(labels, 0.0)
+    }
+
+
+def _labels(grown: dict[str, Any]) -> list[dict[str, str]]:
+    return [json.loads(key) for key in grown]
 
 
 @contextmanager
@@ -109,6 +131,43 @@ def _faults_seen(apis: dict[str, FaultClient]) -> Iterator[dict[str, set[str]]]:
     assert problems == [], problems
 
 
+@contextmanager
+def _load(agent_url: str, rate_per_s: float) -> Iterator[list[int]]:
+    """Investigations at ``rate_per_s`` while the block runs (none at 0); each HTTP status (or 0
+    for no answer).
+    """
+    statuses: list[int] = []
+    if rate_per_s <= 0:
+        yield statuses
+        return
+    done = threading.Event()
+    alerts = [incident.alert() for incident in catalogue()]
+
+    def one(client: httpx.Client, alert: dict[str, Any]) -> None:
+        try:
+            statuses.append(client.post(f"{agent_url}/investigate", json=alert).status_code)
+        except httpx.HTTPError:
+            statuses.append(0)
+
+    def pace() -> None:
+        with (
+            httpx.Client(timeout=10, trust_env=False) as client,
+            ThreadPoolExecutor(max_workers=8, thread_name_prefix="load") as pool,
+        ):
+            sent = 0
+            while not done.wait(1 / rate_per_s if sent else 0):
+                pool.submit(one, client, alerts[sent % len(alerts)])
+                sent += 1
+
+    thread = threading.Thread(target=pace, name="load", daemon=True)
+    thread.start()
+    try:
+        yield statuses
+    finally:
+        done.set()
+        thread.join(timeout=30)
+
+
 def _run(name: str, target: LocalTarget, cwd: Path) -> tuple[int, dict[str, Any], str]:
     """``chaos --no-version-check run --rollback-strategy always`` with ``chaos_env()`` only."""
     journal = cwd / "journal.json"
@@ -127,6 +186,17 @@ def _run(name: str, target: LocalTarget, cwd: Path) -> tuple[int, dict[str, Any]
     return done.returncode, json.loads(journal.read_text()), done.stderr
 
 
+def _assert_holds(code: int, journal: dict[str, Any], stderr: str) -> None:
+    """Completed, not deviated, exit 0, every activity and rollback succeeded."""
+    after = journal["steady_states"]["after"]
+    assert (journal["status"], journal["deviated"]) == ("completed", False), json.dumps(
+        after, indent=1
+    )[:3000]
+    assert code == 0, stderr[-2000:]
+    runs = journal["run"] + journal["rollbacks"]
+    assert [r["activity"]["name"] for r in runs if r["status"] != "succeeded"] == []
+
+
 # Timing under load on 2 shared cores: one rerun, visible as "R" and "rerun" in pytest's summary.
 @pytest.mark.flaky(reruns=1, reruns_delay=5)
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
@@ -134,36 +204,40 @@ def test_the_reference_agent_holds_through_the_proxy(
     name: str, proxy_target: LocalTarget, tmp_path: Path
 ) -> None:
     fault_target, lands_on = EXPERIMENTS[name]
-    apis = _apis(proxy_target)
-    assert set(apis) == {"proxy", "toolbox"}
+    apis = {e.name: e.client() for e in proxy_target.fault_endpoints()}
     assert proxy_target.chaos_env()["STAMPEDE_FAULT_API_URL"] == apis["proxy"].base_url
-    proxy_metrics = {s.name: s for s in proxy_target.metrics_sources()}["proxy"]
-    toolbox_metrics = MetricsSource("toolbox", f"{apis['toolbox'].base_url}/metrics")
-    injected_before = _counters(proxy_metrics, INJECTED)
-    toolbox_before = _counters(toolbox_metrics, TOOLBOX_CALLS)
+    proxy = {s.name: s for s in proxy_target.metrics_sources()}["proxy"]
+    toolbox = MetricsSource("toolbox", f"{apis['toolbox'].base_url}/metrics")
+    scrape = {
+        "injected": (proxy, "stampede_proxy_faults_injected_total"),
+        "delay": (proxy, "stampede_proxy_added_delay_seconds_sum"),
+        "toolbox": (toolbox, "toolbox_calls_total"),
+    }
+    before = {key: _samples(*where) for key, where in scrape.items()}
+    agent_url = load_state(proxy_target.state_file).agent.url
 
-    with _faults_seen(apis) as seen:
+    with _faults_seen(apis) as seen, _load(agent_url, LOAD.get(name, 0.0)) as load:
         code, journal, stderr = _run(name, proxy_target, tmp_path)
 
-    after = journal["steady_states"]["after"]
-    assert (journal["status"], journal["deviated"]) == ("completed", False), json.dumps(
-        after, indent=1
-    )[:3000]
-    assert code == 0, stderr[-2000:]
-    failed = [r for r in journal["run"] + journal["rollbacks"] if r["status"] != "succeeded"]
-    assert failed == []
+    _assert_holds(code, journal, stderr)
     injected = [r for r in journal["run"] if r["activity"]["provider"]["func"] == "inject_fault"]
     assert [r["output"]["fault_api"] for r in injected] == [apis[lands_on].base_url]
     other = "toolbox" if lands_on == "proxy" else "proxy"
     assert seen == {lands_on: {fault_target}, other: set()}
     assert apis["proxy"].active() == {} and apis["toolbox"].active() == {}
-
-    grown_proxy = _grown(injected_before, _counters(proxy_metrics, INJECTED))
-    grown_toolbox = _grown(toolbox_before, _counters(toolbox_metrics, TOOLBOX_CALLS))
-    toolbox_results = {dict(labels)["result"] for labels in grown_toolbox}
-    if lands_on == "proxy":
-        assert sum(grown_proxy.values()) > 0, "the proxy injected nothing"
-        assert toolbox_results == {"ok"}, grown_toolbox  # the toolbox itself injected nothing
+    grown = {key: _grown(before[key], _samples(*where)) for key, where in scrape.items()}
+    toolbox_results = {labels["result"] for labels in _labels(grown["toolbox"])}
+    if lands_on == "toolbox":
+        assert grown["injected"] == {}, grown["injected"]
+        assert WORLD_RESULT[name] in toolbox_results, grown["toolbox"]
+        return
+    assert toolbox_results == {"ok"}, grown["toolbox"]  # the toolbox itself injected nothing
+    if name in LATENCY_S:
+        delay = sum(
+            v for k, v in grown["delay"].items() if json.loads(k)["upstream"] == fault_target
+        )
+        assert delay >= LATENCY_S[name], grown["delay"]
     else:
-        assert grown_proxy == {}, grown_proxy
-        assert WORLD_RESULT[name] in toolbox_results, grown_toolbox
+        kinds = {labels["fault"] for labels in _labels(grown["injected"])}
+        assert INJECTED_KIND[name] in kinds, grown["injected"]
+    assert len(load) >= LOAD.get(name, 0.0) * 10  # the load ran for the whole experiment

@@ -30,10 +30,12 @@ class Running:
         return {"Authorization": f"Bearer {self.admin_token}"}
 
 
-def start_upstream(log: Path) -> Running:
-    port = procs.free_port()
+def start_upstream(log: Path, *uvicorn_args: str, port: int = 0) -> Running:
+    """``tests.proxy.upstream`` under uvicorn on ``port`` (a free one when 0), ready."""
+    port = port or procs.free_port()
     address = ("--host", procs.LOCALHOST, "--port", str(port))
-    command = procs.uvicorn_command("tests.proxy.upstream:app", *address, "--no-access-log")
+    app = "tests.proxy.upstream:app"
+    command = procs.uvicorn_command(app, *address, "--no-access-log", *uvicorn_args)
     proc = procs.spawn(command, log)
     url = f"http://{procs.LOCALHOST}:{port}"
     procs.wait_http_ok(f"{url}/healthz", proc, what="test upstream")

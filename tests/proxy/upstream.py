@@ -2,6 +2,11 @@
 
 Run as ``uvicorn tests.proxy.upstream:app``. Every answer is a function of the request, so a
 test can compare what came through the proxy with what the upstream sends directly.
+
+``GET /stats`` counts what the upstream saw since start (or ``DELETE /stats``): ``connections``
+accepted (distinct server-side connections that carried a request; the transport object is
+reached through uvicorn's ``receive``, as ``faults.asgi`` does), ``requests``, and
+``streams_open`` (``/sse`` and ``/chunks`` answers still being sent).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import json
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,11 +34,50 @@ async def raw_bytes(request: Request) -> Response:
     return Response(payload(int(request.path_params["n"])), media_type="application/octet-stream")
 
 
+class Stats:
+    """What the upstream saw: connections (kept by identity), requests, open streams."""
+
+    def __init__(self) -> None:
+        self.transports: list[object] = []  # strong refs: an id is never reused while counted
+        self.ids: set[int] = set()
+        self.requests = 0
+        self.streams_open = 0
+
+    def reset(self) -> None:
+        """Forget connections and requests (open streams are still open: they stay counted)."""
+        self.transports.clear()
+        self.ids.clear()
+        self.requests = 0
+
+    def saw(self, receive: Any) -> None:
+        transport = getattr(getattr(receive, "__self__", None), "transport", None)
+        if transport is None:
+            raise RuntimeError("no uvicorn transport behind receive: cannot count connections")
+        self.requests += 1
+        if id(transport) not in self.ids:
+            self.ids.add(id(transport))
+            self.transports.append(transport)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "connections": len(self.ids),
+            "requests": self.requests,
+            "streams_open": self.streams_open,
+        }
+
+
+STATS = Stats()
+
+
 async def _timed(n: int, gap_s: float, piece: bytes | None) -> AsyncIterator[bytes]:
-    for index in range(n):
-        if index:
-            await asyncio.sleep(gap_s)
-        yield piece if piece is not None else f'data: {{"i": {index}}}\n\n'.encode()
+    STATS.streams_open += 1
+    try:
+        for index in range(n):
+            if index:
+                await asyncio.sleep(gap_s)
+            yield piece if piece is not None else f'data: {{"i": {index}}}\n\n'.encode()
+    finally:
+        STATS.streams_open -= 1
 
 
 async def chunks(request: Request) -> StreamingResponse:
@@ -72,15 +117,35 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(
-    routes=[
-        Route("/bytes/{n:int}", raw_bytes),
-        Route("/chunks", chunks),
-        Route("/sse", sse),
-        Route("/echo", echo, methods=["GET", "POST", "PUT"]),
-        Route("/echo/{rest:path}", echo, methods=["GET", "POST", "PUT"]),
-        Route("/findings", findings, methods=["GET", "POST"]),
-        Route("/gzip", gzipped),
-        Route("/healthz", healthz),
-    ]
+async def stats(request: Request) -> JSONResponse:
+    if request.method == "DELETE":
+        STATS.reset()
+    return JSONResponse(STATS.as_dict())
+
+
+def counting(inner: Any) -> Any:
+    """The ASGI app ``inner`` with every HTTP request counted in ``STATS`` (but ``/stats``)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] != "/stats":
+            STATS.saw(receive)
+        await inner(scope, receive, send)
+
+    return app
+
+
+app = counting(
+    Starlette(
+        routes=[
+            Route("/bytes/{n:int}", raw_bytes),
+            Route("/chunks", chunks),
+            Route("/sse", sse),
+            Route("/echo", echo, methods=["GET", "POST", "PUT"]),
+            Route("/echo/{rest:path}", echo, methods=["GET", "POST", "PUT"]),
+            Route("/findings", findings, methods=["GET", "POST"]),
+            Route("/gzip", gzipped),
+            Route("/healthz", healthz),
+            Route("/stats", stats, methods=["GET", "DELETE"]),
+        ]
+    )
 )

@@ -146,6 +146,7 @@ class Exp:
     ended_at: float
     journal: dict[str, Any] | None = None
     checks: dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=dict)  # run.json experiments[].sampler
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
@@ -187,6 +188,7 @@ def write_run(
                 "deviated": bool(e.journal and e.journal["deviated"]),
                 "load": {"users": 4, "shape": "steady"},
                 **({"checks": e.checks} if e.checks else {}),
+                **({"sampler": e.sampler} if e.sampler else {}),
             }
             for e in exps
         ],
@@ -303,3 +305,69 @@ def demo_run(run_dir: Path, *, seed: int = 7) -> Path:
                 )
             )
     return write_run(run_dir, exps, requests, samples)
+
+
+def sampler_record(
+    absent: Sequence[str] = (),
+    unmapped: Sequence[str] = (),
+    sources: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """run.json ``experiments[].sampler`` as stampede.rundir.SamplerStats writes it."""
+    return {
+        "scrapes": 30,
+        "failures": sum(int(s.get("failures", 0)) for s in sources),
+        "rows": 120,
+        "last_error": next((s["last_error"] for s in sources if s.get("last_error")), None),
+        "absent": list(absent),
+        "unmapped": list(unmapped),
+        "sources": list(sources),
+    }
+
+
+def source(
+    name: str, metric_map: str, absent: Sequence[str] = (), *, scrapes: int = 30, failures: int = 0
+) -> dict[str, Any]:
+    """One ``sampler.sources[]`` entry."""
+    return {
+        "name": name,
+        "url": f"http://127.0.0.1:9/{name}/metrics",
+        "metric_map": metric_map,
+        "scrapes": scrapes,
+        "failures": failures,
+        "last_error": "ConnectError: refused" if failures else None,
+        "absent": list(absent),
+    }
+
+
+def proxy_rows(
+    experiment: str,
+    start: float,
+    end: float,
+    fault: tuple[float, float],
+    *,
+    upstream: str = "llm",
+    kind: str = "error",
+    per_second: int = 3,
+) -> list[dict[str, Any]]:
+    """The fault proxy's samples.csv rows, one scrape a second (stampede.metricmap PROXY).
+
+    ``faults_injected_total`` (label ``proxy:<upstream>:<fault>``) grows by ``per_second`` each
+    second inside ``fault`` (and the other kind stays 0: the proxy exposes every kind);
+    ``fault_active`` (``proxy:<upstream>``) is 1 inside it; calls grow by 5 a second.
+    """
+    rows: list[dict[str, Any]] = []
+    injected = calls = 0.0
+    for s in range(int(end - start) + 1):
+        ts = start + s
+        on = fault[0] <= ts < fault[1]
+        if s and fault[0] < ts <= fault[1]:
+            injected += per_second
+        calls += 5
+        for metric, label, value in (
+            ("faults_injected_total", f"proxy:{upstream}:{kind}", injected),
+            ("faults_injected_total", f"proxy:{upstream}:latency", 0.0),
+            ("fault_active", f"proxy:{upstream}", 1.0 if on else 0.0),
+            ("proxy_calls_total", f"proxy:{upstream}:ok", calls),
+        ):
+            rows.append(dict(ts=ts, experiment=experiment, metric=metric, label=label, value=value))
+    return rows

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stampede import profiles
 from stampede.errors import InputError
 from stampede.metricmap import REFERENCE
 from stampede.suite import Suite, SuiteConfig
@@ -127,8 +128,7 @@ BAD = [
     ({"fault_url": "http://127.0.0.1:8"}, "--fault-url needs --fault-token too"),
     ({"target": "local"}, "--agent-url: options of --target url, not --target local"),
     ({"agent_url": "http://example.com"}, "--agent-url"),
-    ({"profile": "full"}, "--profile 'full': no experiments for --target url yet"),
-    ({"profile": "nope"}, "--profile 'nope': unknown profile for --target url (known: smoke)"),
+    ({"profile": "nope"}, "--profile 'nope': unknown profile for --target url (known: full, "),
     ({"profile": "missing.yaml"}, "--profile missing.yaml: no such file"),
     ({"target_profile": Path("missing.yaml")}, "--target-profile missing.yaml: file not found"),
     ({"profile": str(HELPDESK_PROFILE), "target_profile": RATED_PROFILE}, "two target profiles"),
@@ -146,6 +146,15 @@ def test_bad_url_input_is_an_input_error_naming_it(
         Suite(_config(tmp_path, **over))
     assert message in str(info.value)
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_reference_profile_the_url_target_lacks_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile of the reference targets only (here a made-up `soak`) is not an unknown one."""
+    monkeypatch.setitem(profiles.PROFILES, "soak", profiles.Profile("soak", "made up", ()))
+    with pytest.raises(InputError, match="--profile 'soak': no experiments for --target url yet"):
+        Suite(_config(tmp_path, profile="soak"))
 
 
 def test_an_empty_case_file_is_refused(tmp_path: Path) -> None:
@@ -175,4 +184,4 @@ def test_every_metrics_source_is_sampled_the_proxys_rows_labelled_by_source() ->
 
     agent, proxy = scrape_sources(TwoSources(), REFERENCE)  # type: ignore[arg-type]
     assert (agent.metric_map, agent.label_prefix) == (REFERENCE, "")
-    assert (proxy.metric_map.name, proxy.label_prefix, proxy.url) == ("none", "proxy", "http://p")
+    assert (proxy.metric_map.name, proxy.label_prefix, proxy.url) == ("proxy", "proxy", "http://p")
