@@ -45,7 +45,7 @@ lint: setup
 	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
-	$(BIN)/mypy stampede target_agent reports loadtests experiments faults
+	$(BIN)/mypy stampede target_agent reports loadtests experiments faults examples
 
 test: setup system-deps lint typecheck
 	$(BIN)/pytest -q

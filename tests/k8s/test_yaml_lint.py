@@ -117,7 +117,7 @@ def test_tools_and_actions_are_pinned(workflow: dict[str, Any]) -> None:
 
 
 def test_no_chaos_call_phones_home() -> None:
-    """The project's rule (docs/experiments.md): every chaos invocation passes --no-version-check."""
+    """Every chaos invocation passes --no-version-check (docs/experiments.md)."""
     text = support.WORKFLOW.read_text()
     for match in re.finditer(r"\bchaos\s+(\S+)", text):
         assert match.group(1) == "--no-version-check", match.group(0)
