@@ -406,7 +406,7 @@ def test_the_gate_fails_where_it_should(
          "--runs-dir", str(runs), "--run-id", case.experiment],
         capture_output=True, text=True, cwd=ROOT, timeout=280,
         env={**os.environ, "STAMPEDE_STATE_DIR": str(tmp_path / "state"),
-             "STAMPEDE_FAULT_WINDOW_S": "6"},
+             "STAMPEDE_FAULT_WINDOW_S": "8"},
     )  # fmt: skip
     output = done.stdout + done.stderr
     gate = json.loads((runs / case.experiment / "gate.json").read_text())

