@@ -75,6 +75,26 @@ def test_request_bodies_stream_through_intact(http: httpx.Client) -> None:
     assert sized["length"] == 1000 and sized["query"] == "x=1&y=%20"
 
 
+@pytest.mark.parametrize("sized", [False, True], ids=["chunked", "sized"])
+@pytest.mark.parametrize("early", [True, False], ids=["answered-early", "answered-late"])
+def test_a_streamed_request_body_arrives_intact_however_early_the_upstream_answers(
+    http: httpx.Client, early: bool, sized: bool
+) -> None:
+    """4 MB sent in 64 kB pieces to an upstream whose chunked answer starts before it reads
+    the body (or after): the proxy watches for the client leaving only once the body is sent,
+    so no piece is taken from the body by that watch."""
+    body = payload(4_000_000)
+    pieces = [body[at : at + 65_536] for at in range(0, len(body), 65_536)]
+    content: bytes | Iterator[bytes] = body if sized else iter(pieces)
+    for _ in range(3):
+        answer = http.post("/tools/raw/early-echo", params={"early": int(early)}, content=content)
+        lines = [json.loads(line) for line in answer.text.splitlines()]
+        assert answer.status_code == 200
+        assert lines[-1] == {"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        assert lines[:-1] == ([{"started": True}] if early else [])
+        content = body if sized else iter(pieces)
+
+
 def test_host_is_the_upstreams_and_hop_by_hop_headers_stay(
     http: httpx.Client, upstream: Running
 ) -> None:

@@ -7,6 +7,10 @@ test can compare what came through the proxy with what the upstream sends direct
 accepted (distinct server-side connections that carried a request; the transport object is
 reached through uvicorn's ``receive``, as ``faults.asgi`` does), ``requests``, and
 ``streams_open`` (``/sse`` and ``/chunks`` answers still being sent).
+
+``POST /early-echo?early=1`` answers (status, headers, a first chunk) *before* reading the
+request body, then reads it and ends the chunked answer with its length and sha256; without
+``early`` it reads the body first. A raw ASGI app: nothing else reads its ``receive``.
 """
 
 from __future__ import annotations
@@ -123,12 +127,39 @@ async def stats(request: Request) -> JSONResponse:
     return JSONResponse(STATS.as_dict())
 
 
+async def early_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The request body's length and sha256 in a chunked answer, started early or late."""
+    early = b"early=1" in scope.get("query_string", b"")
+    start = {"type": "http.response.start", "status": 200}
+    start["headers"] = [(b"content-type", b"application/x-ndjson")]
+    if early:
+        await send(start)
+        await send({"type": "http.response.body", "body": b'{"started": true}\n', "more_body": True})
+    digest, length = hashlib.sha256(), 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        digest.update(message.get("body", b""))
+        length += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    if not early:
+        await send(start)
+    answer = json.dumps({"length": length, "sha256": digest.hexdigest()}).encode()
+    await send({"type": "http.response.body", "body": answer + b"\n", "more_body": False})
+
+
 def counting(inner: Any) -> Any:
-    """The ASGI app ``inner`` with every HTTP request counted in ``STATS`` (but ``/stats``)."""
+    """``inner`` with every HTTP request counted in ``STATS`` (but ``/stats``), and
+    ``/early-echo``."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] != "/stats":
             STATS.saw(receive)
+        if scope["type"] == "http" and scope["path"] == "/early-echo":
+            await early_echo(scope, receive, send)
+            return
         await inner(scope, receive, send)
 
     return app
