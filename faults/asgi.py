@@ -48,6 +48,18 @@ async def abort(receive: Receive, reason: str, rst: bool = True) -> None:
         await asyncio.sleep(0)
 
 
+def connection_closed(receive: Receive) -> bool:
+    """The client's connection is closed or closing (False when there is no transport to ask).
+
+    Reads nothing from ``receive``: safe while another task is still reading the request body.
+    Only meaningful before the answer is sent (a server closes the connection after answering
+    a ``Connection: close`` request).
+    """
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    is_closing = getattr(transport, "is_closing", None)
+    return is_closing is not None and bool(is_closing())
+
+
 def disconnect_probe(receive: Receive) -> Callable[[], Awaitable[bool]]:
     """An ``is_disconnected()`` for a raw ASGI call whose request body is no longer needed."""
     gone = False

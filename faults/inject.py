@@ -14,6 +14,10 @@ Order, for the fault in force on the call target (see ``FaultStore.effective``):
 What changes the *answer* (content rules, corrupt bodies, stream shaping) is applied by the
 caller on the fault this returns (``faults.content``, ``faults.stream``). Draws come from one
 ``random.Random``: the same seed and the same call sequence give the same outcomes.
+
+``apply(..., injected=...)`` reports each kind as it is injected (``latency`` and ``hang`` when
+the wait *starts*), so a caller counts what was injected when, even for a call whose client
+leaves during the wait.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ RESULTS: tuple[str, ...] = (
 )
 
 Disconnected = Callable[[], Awaitable[bool]]
+Injected = Callable[[str], None]
 
 
 class InjectedFault(Exception):
@@ -77,6 +82,10 @@ def retry_after(spec: FaultSpec, wall_now: float) -> str:
     return str(spec.retry_after_s)
 
 
+def _ignore(kind: str) -> None:
+    """An ``Injected`` that keeps nothing (a caller that does not count kinds)."""
+
+
 class FaultInjector:
     """Applies the store's faults to calls, drawing randomness from ``rng``."""
 
@@ -105,34 +114,48 @@ class FaultInjector:
         )
 
     async def apply(
-        self, call_target: str, disconnected: Disconnected | None = None
+        self,
+        call_target: str,
+        disconnected: Disconnected | None = None,
+        injected: Injected | None = None,
     ) -> ActiveFault | None:
-        """Apply the fault on ``call_target``; return it, or raise ``InjectedFault``/``Reset``."""
+        """Apply the fault on ``call_target``; return it, or raise ``InjectedFault``/``Reset``.
+
+        ``injected`` (when given) is called with each fault kind as it is applied: ``latency``
+        and ``hang`` before the wait, the others before raising.
+        """
         fault = self.store.effective(call_target)
         if fault is None:
             return None
+        report = injected or _ignore
         spec, now = fault.spec, self.store.clock()
         if fault.bucket is not None and not fault.bucket.take(now):
+            report("rate_limited")
             raise self._limited(
                 fault, f"rate limit of {spec.rate_limit_rps:g} req/s exceeded on {fault.target}"
             )
         if fault.budget is not None and not fault.budget.has_credit(now):
+            report("rate_limited")
             raise self._limited(
                 fault,
                 f"token rate limit of {spec.rate_limit_tpm:g} tokens/min exceeded on "
                 f"{fault.target}",
             )
         if spec.hang:
+            report("hang")
             held = await self._hang(fault, disconnected)
             raise InjectedFault(
                 504, f"injected hang on {fault.target} ended after {held:.1f} s", "hang"
             )
         delay = self.delay_s(spec)
         if delay > 0:
+            report("latency")
             await asyncio.sleep(delay)
         if spec.reset:
+            report("reset")
             raise InjectedReset(f"injected connection reset on {fault.target}")
         if self.fails(spec):
+            report("error")
             status = spec.error_status
             raise InjectedFault(
                 status,

@@ -56,6 +56,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stampede.errors import InputError
+from stampede.yamlinput import child, describe, load_yaml
 
 __all__ = [
     "CANONICAL",
@@ -68,6 +69,7 @@ __all__ = [
     "load_metric_map",
     "parse_metric_map",
     "profile_metric_map",
+    "section_metric_map",
 ]
 
 #: The samples.csv metrics a map may fill (the sampler's and the report's names).
@@ -243,7 +245,8 @@ def parse_metric_map(
     try:
         section = _Section.model_validate(dict(data))
     except ValidationError as exc:
-        raise MetricMapError(_first_error(exc, where, node)) from exc
+        message = describe(exc, where, node, prefix="metrics.", unknown=_unknown)
+        raise MetricMapError(message) from exc
     mappings = {
         metric: MetricMapping(
             metric, entry.series, entry.label, entry.fold or _default_fold(metric), entry.values
@@ -262,22 +265,23 @@ def parse_metric_map(
     return MetricMap(mappings, name=name)
 
 
+def section_metric_map(data: Mapping[str, Any], root: yaml.Node | None, name: str) -> MetricMap:
+    """The ``metrics:`` section of the YAML document ``data`` (node ``root``) of file ``name``.
+
+    The map is named ``name``; MetricMapError names the file, line and field (KeyError when
+    ``data`` has no ``metrics`` key).
+    """
+    return parse_metric_map(data["metrics"], name, child(root, "metrics"), name=name)
+
+
 def load_metric_map(path: Path) -> MetricMap:
     """The map in a YAML file: its ``metrics:`` section (a declarative profile) or the whole file.
 
     Raises MetricMapError naming the file, line and field; a file without a map too.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except OSError as exc:
-        raise MetricMapError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise MetricMapError(f"{path}: not YAML: {exc}") from exc
+    data, root = _read(path)
     if isinstance(data, Mapping) and "metrics" in data:
-        section = _child(root, "metrics")
-        return parse_metric_map(data["metrics"], str(path), section, name=str(path))
+        return section_metric_map(data, root, str(path))
     if isinstance(data, Mapping) and data and set(data) <= set(CANONICAL):
         return parse_metric_map(data, str(path), root, name=str(path))
     raise MetricMapError(
@@ -288,54 +292,21 @@ def load_metric_map(path: Path) -> MetricMap:
 
 def profile_metric_map(path: Path) -> MetricMap | None:
     """A declarative profile's ``metrics:`` section, or None when it has none."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MetricMapError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise MetricMapError(f"{path}: not YAML: {exc}") from exc
+    data, root = _read(path)
     if not isinstance(data, Mapping) or data.get("metrics") is None:
         return None
-    return load_metric_map(path)
+    return section_metric_map(data, root, str(path))
 
 
-# -- error messages ----------------------------------------------------------------------------
+def _read(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MetricMapError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return load_yaml(text, str(path), MetricMapError)
 
 
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value in node.value:
-            if str(key_node.value) == key:
-                return value
-    return None
-
-
-def _line(node: yaml.Node | None, loc: Sequence[str]) -> int | None:
-    """The 1-based line of the deepest node of ``loc`` that exists (None without a node)."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        match = [(k, v) for k, v in node.value if str(k.value) == part]
-        if not match:
-            break
-        key_node, node = match[-1]
-        line = key_node.start_mark.line + 1
-    return line
-
-
-def _first_error(exc: ValidationError, where: str, node: yaml.Node | None) -> str:
-    error = exc.errors(include_url=False)[0]
-    loc = [str(part) for part in error["loc"]]
-    line = _line(node, loc)
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = (
-            f"unknown metric (expected one of {', '.join(CANONICAL)})"
-            if len(loc) == 1
-            else "unknown field (expected series, label, fold, values)"
-        )
-    prefix = f"{where}:{line}" if line else where
-    return f"{prefix}: metrics.{'.'.join(loc)}: {message}"
+def _unknown(loc: Sequence[str]) -> str:
+    if len(loc) == 1:
+        return f"unknown metric (expected one of {', '.join(CANONICAL)})"
+    return "unknown field (expected series, label, fold, values)"

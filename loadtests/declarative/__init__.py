@@ -18,7 +18,8 @@ headers, and judges it with ``stampede.judges`` under the outcome rules of docs/
   decide -> ``unjudged``.
 
 The ``metrics`` section (which of the target's Prometheus series mean breaker state, retries,
-in-flight, queue depth) is data for the sampler: :attr:`DeclarativeProfile.metric_map`.
+in-flight, queue depth) is data for the sampler, read by :mod:`stampede.metricmap` (its format
+and errors): :attr:`DeclarativeProfile.metric_map` is a :class:`stampede.metricmap.MetricMap`.
 
 Every problem in the file raises :class:`ProfileFileError` (a ``stampede.errors.InputError``)
 naming the file, the line and the field: ``profile.yaml:7: response.answer: not a JSON path:
@@ -27,15 +28,11 @@ naming the file, the line and the field: ``profile.yaml:7: response.answer: not 
 
 from __future__ import annotations
 
-from loadtests.declarative.metrics import SAMPLE_METRICS, MetricMap, MetricMapping
 from loadtests.declarative.model import ProfileFile, ProfileFileError, parse_profile
 from loadtests.declarative.profile import DeclarativeProfile, Read, load_declarative_profile
 
 __all__ = [
-    "SAMPLE_METRICS",
     "DeclarativeProfile",
-    "MetricMap",
-    "MetricMapping",
     "ProfileFile",
     "ProfileFileError",
     "Read",

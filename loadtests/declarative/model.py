@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
-import yaml
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as parse_json_path
 from pydantic import (
@@ -24,13 +23,13 @@ from pydantic import (
     JsonValue,
     PlainValidator,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
-from loadtests.declarative.metrics import MetricEntry, MetricMap
 from stampede.errors import InputError
 from stampede.judges import Panel, build_panel
+from stampede.metricmap import MetricMap, MetricMapError, section_metric_map
+from stampede.yamlinput import at, describe, line_of, load_yaml
 
 __all__ = [
     "Body",
@@ -247,6 +246,12 @@ def _judge_spec(value: Any) -> str | dict[str, Any] | None:
 JudgeSpec = Annotated[str | dict[str, Any] | None, PlainValidator(_judge_spec)]
 
 
+def _metric_map(value: Any) -> MetricMap | None:
+    if value is None or isinstance(value, MetricMap):
+        return value
+    raise ValueError(f"expected a MetricMap (see stampede.metricmap), got {type(value).__name__}")
+
+
 class ProfileFile(BaseModel):
     """The whole profile file."""
 
@@ -259,16 +264,9 @@ class ProfileFile(BaseModel):
     judge: JudgeSpec = None
     judges: dict[str, JudgeSpec] = {}
     lookup: Lookup | None = None
-    metrics: dict[str, MetricEntry] = {}
-
-    @field_validator("metrics")
-    @classmethod
-    def _known_metrics(cls, value: dict[str, MetricEntry]) -> dict[str, MetricEntry]:
-        MetricMap.from_entries(value)
-        return value
-
-    def metric_map(self) -> MetricMap:
-        return MetricMap.from_entries(self.metrics)
+    #: The ``metrics:`` section, validated by :func:`stampede.metricmap.parse_metric_map` in
+    #: :func:`parse_profile` (which knows the file's lines); None when the file has none.
+    metrics: Annotated[MetricMap | None, PlainValidator(_metric_map)] = None
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -277,68 +275,34 @@ class ProfileFile(BaseModel):
 def parse_profile(text: str, name: str) -> tuple[ProfileFile, Panel]:
     """Validate the YAML ``text`` of profile file ``name`` and build its judges.
 
-    Raises ProfileFileError naming the file, the line and the field.
+    Raises ProfileFileError naming the file, the line and the field; the ``metrics:`` section
+    is read by :mod:`stampede.metricmap` (the sampler's reader: one format, one set of errors).
     """
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark is not None else name
-        raise ProfileFileError(f"{where}: not YAML: {getattr(exc, 'problem', exc)}") from exc
+    data, root = load_yaml(text, name, ProfileFileError)
     if not isinstance(data, dict):
         raise ProfileFileError(f"{name}: expected a mapping with request, response, judge, ...")
     try:
-        spec = ProfileFile.model_validate(data)
+        spec = ProfileFile.model_validate({k: v for k, v in data.items() if k != "metrics"})
     except ValidationError as exc:
-        raise ProfileFileError(_first_error(exc, name, root)) from exc
+        raise ProfileFileError(describe(exc, name, root, unknown=_unknown)) from exc
+    if "metrics" in data:
+        try:
+            metric_map = section_metric_map(data, root, name)
+        except MetricMapError as exc:
+            raise ProfileFileError(str(exc)) from exc
+        spec = spec.model_copy(update={"metrics": metric_map})
     try:
         panel = build_panel(spec.judge, spec.judges)
     except InputError as exc:
         field, _, message = str(exc).partition(": ")
-        line = _line(root, _JUDGE_LOC.findall(field)) if root is not None else None
-        where = f"{name}:{line}" if line else name
-        raise ProfileFileError(f"{where}: {field}: {message}") from exc
+        raise ProfileFileError(
+            f"{at(name, line_of(root, _JUDGE_LOC.findall(field)))}: {field}: {message}"
+        ) from exc
     return spec, panel
 
 
 _JUDGE_LOC = re.compile(r"[^.\[\]]+")
 
 
-def _first_error(exc: ValidationError, name: str, root: yaml.Node | None) -> str:
-    error = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in error["loc"] if not _is_union_tag(p)]
-    line = _line(root, loc) if root is not None else None
-    where = f"{name}:{line}" if line else name
-    field = ".".join(loc) or "(top level)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown field"
-    return f"{where}: {field}: {message}"
-
-
-def _is_union_tag(part: Any) -> bool:
-    """pydantic puts a union member's tag in ``loc`` (``str``, ``list[...]``, ``function-...``)."""
-    return isinstance(part, str) and (
-        part in ("str", "int", "float", "bool", "none")
-        or "[" in part
-        or part.startswith(("function-", "constrained-", "json-or-python"))
-    )
-
-
-def _line(node: yaml.Node, loc: Sequence[str]) -> int:
-    """The 1-based line of the deepest node of ``loc`` that exists."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if str(k.value) == part]
-            if not match:
-                return line
-            key_node, node = match[-1]
-            line = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
+def _unknown(loc: Sequence[str]) -> str:
+    return "unknown field"

@@ -14,7 +14,6 @@ from typing import Any
 
 from jsonpath_ng.ext import parse as parse_json_path
 
-from loadtests.declarative.metrics import MetricMap
 from loadtests.declarative.model import (
     ProfileFile,
     ProfileFileError,
@@ -27,7 +26,8 @@ from loadtests.profile import MalformedAnswer, Reply, RequestSpec, TargetProfile
 from stampede.cases import Case
 from stampede.contract import Outcome
 from stampede.errors import InputError
-from stampede.judges import Judge, Judgement, Panel
+from stampede.judges import Judge, Judgement, Panel, answer_key
+from stampede.metricmap import MetricMap
 
 __all__ = ["DeclarativeProfile", "Read", "load_declarative_profile"]
 
@@ -94,7 +94,10 @@ class DeclarativeProfile(TargetProfile):
             else "X-Served-By"
         )
         self.request_name = spec.request.name or f"{self.method} {self.path}"
-        self.metric_map: MetricMap = spec.metric_map()
+        #: The ``metrics:`` section for the sampler (empty, named after the file, without one).
+        self.metric_map: MetricMap = (
+            spec.metrics if spec.metrics is not None else MetricMap({}, name=source or spec.name)
+        )
         r = spec.response
         self._answer = _Reader(r.answer)
         self._fields = {
@@ -224,7 +227,7 @@ class DeclarativeProfile(TargetProfile):
         return self.judge_transport(reply)
 
     def judge_read(self, case: Case, read: Read, status: int = 200) -> Verdict:
-        """The outcome rules for an answer that was read."""
+        """The outcome rules for an answer that was read; ``answer_key`` keys the whole answer."""
         base = Verdict(
             Outcome.CORRECT,
             "",
@@ -234,6 +237,7 @@ class DeclarativeProfile(TargetProfile):
             read.retries,
             read.replica,
             read.answer_id,
+            answer_key=answer_key(read.answer),
         )
         if read.partial:
             return self._judge_partial(case, read, base)

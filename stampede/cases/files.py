@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 from stampede.cases.jsonpath import JsonPath, PathError
 from stampede.cases.model import Case, Expect
 from stampede.errors import InputError
+from stampede.yamlinput import child, describe, load_yaml
 
 __all__ = ["MAX_CASES", "MAX_FILE_BYTES", "SUFFIXES", "as_entries", "load_cases", "parse_cases"]
 
@@ -149,14 +150,9 @@ def _validate(data: Any, name: str, line: int, node: yaml.Node | None) -> Case:
     try:
         model = _CaseModel.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(str(part) for part in error["loc"])
-        field = ".".join(loc) or "case"
-        where = _field_line(node, loc) if node is not None else line
         case_id = data.get("id")
-        which = f" case {case_id!r}:" if isinstance(case_id, str) else ""
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise InputError(f"{name}:{where}:{which} {field}: {message}") from exc
+        which = f"case {case_id!r}: " if isinstance(case_id, str) else ""
+        raise InputError(describe(exc, name, node, line=line, prefix=which, top="case")) from exc
     return model.case(f"{name}:{line}")
 
 
@@ -178,17 +174,7 @@ def _jsonl_entries(text: str, name: str) -> Iterator[tuple[int, Any, None]]:
 
 
 def _yaml_entries(text: str, name: str) -> list[tuple[int, Any, yaml.Node]]:
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark is not None else name
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"{where}: not valid YAML: {problem}") from exc
-    finally:
-        loader.dispose()
+    data, root = load_yaml(text, name)
     if root is None:
         return []
     items, nodes = data, root
@@ -197,38 +183,12 @@ def _yaml_entries(text: str, name: str) -> list[tuple[int, Any, yaml.Node]]:
             raise InputError(
                 f"{name}:1: a YAML case file is a list, or a mapping with only 'cases'"
             )
-        items, nodes = data["cases"], _child(root, "cases")
+        items, nodes = data["cases"], child(root, "cases")
         if items is None:
             return []
     if not isinstance(items, list) or not isinstance(nodes, yaml.SequenceNode):
         raise InputError(f"{name}:{root.start_mark.line + 1}: expected a list of cases")
     return [(n.start_mark.line + 1, item, n) for item, n in zip(items, nodes.value, strict=True)]
-
-
-def _child(node: yaml.Node, key: str) -> yaml.Node:
-    assert isinstance(node, yaml.MappingNode)
-    for key_node, value_node in node.value:
-        if key_node.value == key:
-            return value_node
-    raise KeyError(key)
-
-
-def _field_line(node: yaml.Node, loc: Sequence[str]) -> int:
-    """The line of the deepest node of ``loc`` inside the entry ``node`` (1-based)."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if str(k.value) == part]
-            if not match:
-                return line
-            key_node, node = match[-1]
-            line = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
 
 
 def as_entries(cases: Sequence[Case]) -> list[dict[str, Any]]:

@@ -55,8 +55,8 @@ def not_measured(target: Target) -> dict[str, str]:
         out["lost_investigations"] = (
             f"target {name} offers no look-up of stored answers to read records back"
         )
-    if not target.metrics_sources():
-        out["metrics"] = f"target {name} has no metrics source (e.g. no --metrics-url)"
+    if not any(source.name == AGENT_SOURCE for source in target.metrics_sources()):
+        out["metrics"] = f"target {name} has no agent metrics source (e.g. no --metrics-url)"
     return out
 
 

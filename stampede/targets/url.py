@@ -10,10 +10,23 @@ timeline reports those series as absent, not 0), fault API endpoints (a fault pr
 of the agent's LLM and tools), and probe requests for the lost-record check (only for agents
 with the reference look-up, ``GET /investigations/{id}``). Every URL must be on this machine
 unless ``allow_remote`` says otherwise.
+
+**A fault API that is a Stampede fault proxy** is sampled too. ``up`` asks each fault API once,
+in order, for ``GET <fault url>/metrics`` (no token; the proxy serves it openly): it is a
+Stampede proxy when that answers 200 with a series or ``# HELP``/``# TYPE`` line named
+``stampede_proxy_*`` (the proxy's registry always declares them, even before its first call).
+The first one found becomes ``MetricsSource("proxy", <fault url>/metrics)`` after the agent's,
+so the sampler writes the proxy's series (calls, faults injected, active faults). A toolbox's
+fault API serves ``/metrics`` too, but with no ``stampede_proxy_`` series: not a proxy. The
+``/healthz`` shape was not chosen: ``{"status": "ok"}`` is too common to tell services apart,
+and the metric prefix is exactly what the sampler needs. ``up`` says what it found for each;
+a fault API that does not answer is reported (said and in ``details``) and not sampled. Before
+``up``, ``metrics_sources()`` lists the agent's only.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -39,6 +52,9 @@ PROBE_TIMEOUT_S = 2.0
 POLL_S = 0.25
 #: Statuses of the health path that mean "no such route": fall back to the base URL.
 NO_ROUTE = frozenset({404, 405})
+#: The prefix of the fault proxy's series (stampede.proxy.metrics): what makes a fault API a proxy.
+PROXY_SERIES_PREFIX = "stampede_proxy_"
+_PROXY_LINE = re.compile(rf"^(?:# (?:HELP|TYPE) )?{PROXY_SERIES_PREFIX}\w", re.MULTILINE)
 
 
 def _status(client: httpx.Client, url: str) -> int | str:
@@ -67,6 +83,21 @@ def agent_answer(agent_url: str, health_path: str | None) -> tuple[bool, str]:
             f" (no {health_path} route)" if health_path else ""
         )
     return False, f"GET {agent_url}/: {base}"
+
+
+def proxy_metrics_answer(fault_url: str) -> tuple[str | None, str]:
+    """``(metrics URL if fault_url is a Stampede fault proxy else None, what was seen)``."""
+    url = f"{fault_url}/metrics"
+    try:
+        with httpx.Client(trust_env=False, timeout=PROBE_TIMEOUT_S) as client:
+            response = client.get(url)
+    except httpx.HTTPError as exc:
+        return None, f"GET {url}: no answer ({type(exc).__name__}: {exc})"
+    if response.status_code != 200:
+        return None, f"GET {url}: HTTP {response.status_code}"
+    if _PROXY_LINE.search(response.text) is None:
+        return None, f"GET {url} answered 200 with no {PROXY_SERIES_PREFIX}* series"
+    return url, f"GET {url} answered {PROXY_SERIES_PREFIX}* series"
 
 
 class UrlTarget:
@@ -100,6 +131,7 @@ class UrlTarget:
         self.health_path = health_path or None
         self.ready_timeout_s = ready_timeout_s
         self._probe_requests = [dict(request) for request in probe_requests]
+        self._proxy_metrics_url: str | None = None  # found by up() (see the module docstring)
         self.capabilities = Capabilities(
             counts_replicas=False,
             counts_workers=False,
@@ -140,8 +172,21 @@ class UrlTarget:
                 "seen": seen,
                 "metrics_url": self.metrics_url,
                 "fault_apis": {e.name: e.url for e in self._faults},
+                "fault_proxy_metrics_url": self._find_proxy(say),
             },
         )
+
+    def _find_proxy(self, say: Say) -> str | None:
+        """Ask each fault API whether it is a Stampede fault proxy; keep the first one's metrics."""
+        self._proxy_metrics_url = None
+        for endpoint in self._faults:
+            url, seen = proxy_metrics_answer(endpoint.url)
+            if url is not None:
+                say(f"url target: fault API {endpoint.name!r} is a Stampede fault proxy ({seen})")
+                self._proxy_metrics_url = url
+                break
+            say(f"url target: fault API {endpoint.name!r} is not a Stampede fault proxy ({seen})")
+        return self._proxy_metrics_url
 
     def down(self, say: Say) -> None:
         """Nothing to stop: say so (Stampede never started this agent)."""
@@ -157,8 +202,11 @@ class UrlTarget:
         return env
 
     def metrics_sources(self) -> list[MetricsSource]:
-        """The agent's /metrics when given; empty otherwise (its series are absent)."""
-        return [MetricsSource("agent", self.metrics_url)] if self.metrics_url else []
+        """The agent's /metrics when given, then the fault proxy's when ``up`` found one."""
+        sources = [MetricsSource("agent", self.metrics_url)] if self.metrics_url else []
+        if self._proxy_metrics_url is not None:
+            sources.append(MetricsSource("proxy", self._proxy_metrics_url))
+        return sources
 
     def fetch_metrics(self) -> str:
         """The agent's Prometheus text; raises on failure and when no metrics URL was given."""

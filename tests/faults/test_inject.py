@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import statistics
 from email.utils import parsedate_to_datetime
 
+import anyio
 import pytest
 
 from faults.inject import FaultInjector, InjectedFault, InjectedReset
@@ -97,3 +99,48 @@ async def test_reset_comes_after_the_delay(store: FaultStore) -> None:
     with pytest.raises(InjectedReset, match="injected connection reset on tool:a"):
         await FaultInjector(store, random.Random(0)).apply("tool:a")
     assert await FaultInjector(store, random.Random(0)).apply("llm") is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "kinds"),
+    [
+        ({"latency_ms": 1, "error_rate": 1}, ["latency", "error"]),
+        ({"latency_ms": 1, "reset": True}, ["latency", "reset"]),
+        ({"rate_limit_rps": 0.001}, []),  # the first call takes the bucket's one token
+        ({"error_rate": 0}, []),
+    ],
+    ids=["latency+error", "latency+reset", "within-rate", "nothing"],
+)
+async def test_each_injected_kind_is_reported(
+    store: FaultStore, spec: dict[str, object], kinds: list[str]
+) -> None:
+    store.put("tool:a", FaultSpec.model_validate(spec))
+    reported: list[str] = []
+    with contextlib.suppress(InjectedFault, InjectedReset):
+        await FaultInjector(store, random.Random(0)).apply("tool:a", injected=reported.append)
+    assert reported == kinds
+
+
+async def test_rate_limited_is_reported() -> None:
+    store = FaultStore(("tool:a",), 600)
+    store.put("tool:a", FaultSpec(rate_limit_rps=0.001))
+    injector, reported = FaultInjector(store, random.Random(0)), list[str]()
+    await injector.apply("tool:a", injected=reported.append)
+    with pytest.raises(InjectedFault):
+        await injector.apply("tool:a", injected=reported.append)
+    assert reported == ["rate_limited"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"), [({"latency_ms": 60_000}, "latency"), ({"hang": True}, "hang")], ids=str
+)
+async def test_a_wait_is_reported_when_it_starts(spec: dict[str, object], kind: str) -> None:
+    """A call cancelled during the injected wait (its client left) was still injected."""
+    store = FaultStore(("tool:a",), 600)
+    store.put("tool:a", FaultSpec.model_validate(spec))
+    reported: list[str] = []
+    injector = FaultInjector(store, random.Random(0))
+    with anyio.move_on_after(0.05) as waited:
+        await injector.apply("tool:a", injected=reported.append)
+    assert waited.cancelled_caught
+    assert reported == [kind]

@@ -20,7 +20,8 @@ from stampede import procs
 from stampede.cases import Case, Expect
 from stampede.contract import Outcome
 from stampede.errors import InputError
-from stampede.judges import Judgement, Panel
+from stampede.judges import Judgement, Panel, answer_key
+from stampede.metricmap import CANONICAL, MetricMap, load_metric_map, profile_metric_map
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,6 +94,18 @@ def test_the_shipped_profiles_load() -> None:
     breaker = helpdesk.metric_map.mappings["breaker_state"]
     assert (breaker.series, breaker.label, breaker.fold) == ("helpdesk_breaker_open", "dep", "max")
     assert breaker.combine([0.0, 1.0]) == 2.0  # helpdesk's "open" is the reference's 2
+
+
+def test_the_metrics_section_is_the_samplers_metric_map() -> None:
+    """The profile's map is stampede.metricmap's, the very one the suite reads for the sampler."""
+    path = ROOT / "examples/helpdesk/profile.yaml"
+    metric_map = load_declarative_profile(path).metric_map
+    assert isinstance(metric_map, MetricMap)
+    assert metric_map == load_metric_map(path) == profile_metric_map(path)
+    assert metric_map.name == str(path)
+    assert set(metric_map.unmapped()) == {"shed_total", "write_behind_depth"}
+    bare = load_declarative_profile(ROOT / "tests/fakes/rated_profile.yaml")
+    assert bare.metric_map.mappings == {} and bare.metric_map.unmapped() == list(CANONICAL)
 
 
 def test_a_missing_file_names_it(tmp_path: Path) -> None:
@@ -170,7 +183,11 @@ BAD = [
     ),
     ("judge-type", "judge: 5\n", r"judge: expected a judge kind"),
     ("lookup-id", "lookup: {path: /answers}\n", r"lookup\.path: String should match pattern"),
-    ("metric-name", "metrics: {breakers: {series: x}}\n", r"metrics: unknown metric 'breakers'"),
+    (
+        "metric-name",
+        "metrics: {breakers: {series: x}}\n",
+        r"profile\.yaml:5: metrics\.breakers: unknown metric \(expected one of breaker_state,",
+    ),
     (
         "metric-series",
         "metrics: {in_flight: {series: 'not a name'}}\n",
@@ -181,6 +198,17 @@ BAD = [
         "metrics: {in_flight: {series: x, fold: avg}}\n",
         r"metrics\.in_flight\.fold: Input should be",
     ),
+    (
+        "metric-field",
+        "metrics:\n  in_flight:\n    series: x\n    lable: dep\n",
+        r"profile\.yaml:8: metrics\.in_flight\.lable: unknown field \(expected series,",
+    ),
+    (
+        "metric-same-series",
+        "metrics: {in_flight: {series: x}, queue_depth: {series: x}}\n",
+        r"metrics\.queue_depth\.series: 'x' is already mapped to in_flight",
+    ),
+    ("metric-section", "metrics: [in_flight]\n", r"metrics: expected a mapping of metric"),
     ("name", "name: 'has space'\n", r"name: String should match pattern"),
 ]
 
@@ -209,7 +237,7 @@ def test_every_bad_field_is_named(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("request: [\n", r"profile\.yaml:\d+: not YAML"),
+        ("request: [\n", r"profile\.yaml:\d+: not valid YAML"),
         ("- a\n", r"profile\.yaml: expected a mapping"),
     ],
     ids=["not-yaml", "not-a-mapping"],
@@ -325,6 +353,29 @@ def test_a_verdict_carries_what_the_reply_says() -> None:
     verdict = profile_of().judge(CASE, reply(ok("Dana Whitfield"), X_Replica="r-2"))
     assert (verdict.tokens, verdict.cost_usd, verdict.retries) == (120, 0.002, 1)
     assert (verdict.replica, verdict.investigation_id, verdict.status) == ("r-2", "a-1", 200)
+
+
+def test_equal_answers_have_equal_answer_keys() -> None:
+    """The verdict keys the answer (stampede.judges.answer_key) for the consistency SLI."""
+    profile = profile_of()
+
+    def key(answer: Any, status: str = "ok") -> str:
+        return profile.judge(CASE, reply(ok(answer, status))).answer_key
+
+    right = key("Dana Whitfield is on call.")
+    assert right == answer_key("Dana Whitfield is on call.") != ""
+    assert key("dana whitfield is ON CALL!") == right  # the same answer, normalised
+    assert key("Mallory Stone is on call.") not in ("", right)
+    assert key("Maybe Dana Whitfield.", "partial") == answer_key("Maybe Dana Whitfield.")
+    assert key("  ") == ""  # no answer, no key
+    assert profile.judge(CASE, reply({"status": "ok"})).answer_key == ""
+    as_json = profile_of(_with("response:\n  answer: $.result\njudge: json_path\n"))
+    case = Case("c5", {}, Expect(json_path="$.cause", value="oom"))
+    keys = {
+        as_json.judge(case, reply({"result": result})).answer_key
+        for result in ({"cause": "oom", "n": 1}, {"n": 1, "cause": "oom"})
+    }
+    assert len(keys) == 1 and "" not in keys
 
 
 def test_absent_optional_fields_are_unknown_not_zero() -> None:

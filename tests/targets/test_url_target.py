@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,64 @@ def test_make_target_refuses_bad_options_naming_them(
 ) -> None:
     with pytest.raises(InputError, match=re.escape(message)):
         make_target(name, tmp_path, weakness, options)
+
+
+# -- a fault proxy as the fault API: its series are sampled
+@pytest.fixture
+def fault_proxy(tmp_path: Path, fault_api: Server) -> Iterator[Server]:
+    """A real `stampede proxy` in front of `fault_api`'s LLM route, stopped by PID."""
+    port = procs.free_port()
+    token = secrets.token_hex(8)
+    proc = procs.spawn_proxy(port, tmp_path / "proxy.log", token, {"llm": f"{fault_api.url}/v1"})
+    procs.ensure_ready(proc, procs.proxy_ready(port), "fault proxy", timeout_s=30)
+    yield Server(f"http://{procs.LOCALHOST}:{port}", port, proc, token)
+    procs.stop(proc)
+
+
+def test_a_fault_proxy_as_fault_api_is_sampled_after_up(
+    tmp_path: Path, start_agent: StartAgent, fault_proxy: Server
+) -> None:
+    agent = start_agent()
+    options = TargetOptions(
+        agent_url=agent.url,
+        metrics_url=f"{agent.url}/metrics",
+        fault_url=fault_proxy.url,
+        fault_token=fault_proxy.admin_token,
+    )
+    target = make_target("url", tmp_path, None, options)
+    assert [s.name for s in target.metrics_sources()] == ["agent"]  # not known before up
+    lines, say = _said()
+    info = target.up(say)
+    proxy_metrics = f"{fault_proxy.url}/metrics"
+    assert [(s.name, s.url) for s in target.metrics_sources()] == [
+        ("agent", f"{agent.url}/metrics"),
+        ("proxy", proxy_metrics),
+    ]
+    assert info.details["fault_proxy_metrics_url"] == proxy_metrics
+    assert lines == [
+        f"url target: fault API 'fault-api' is a Stampede fault proxy "
+        f"(GET {proxy_metrics} answered stampede_proxy_* series)"
+    ]
+    assert "stampede_proxy_" in target.metrics_sources()[1].fetch()
+
+
+def test_a_toolbox_or_a_silent_fault_api_is_not_scraped_as_a_proxy(
+    start_agent: StartAgent, fault_api: Server
+) -> None:
+    agent = start_agent()
+    assert procs.http_status(f"{fault_api.url}/metrics") == 200  # it has metrics, not a proxy's
+    gone = f"http://127.0.0.1:{procs.free_port()}"
+    endpoints = [
+        FaultEndpoint("toolbox", fault_api.url, fault_api.admin_token),
+        FaultEndpoint("gone", gone, "t"),
+    ]
+    target = UrlTarget(agent.url, fault_endpoints=endpoints)
+    lines, say = _said()
+    info = target.up(say)
+    assert target.metrics_sources() == [] and info.details["fault_proxy_metrics_url"] is None
+    assert lines[0] == (
+        f"url target: fault API 'toolbox' is not a Stampede fault proxy "
+        f"(GET {fault_api.url}/metrics answered 200 with no stampede_proxy_* series)"
+    )
+    assert lines[1].startswith("url target: fault API 'gone' is not a Stampede fault proxy (GET ")
+    assert "no answer" in lines[1] and len(lines) == 2
