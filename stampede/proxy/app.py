@@ -24,6 +24,7 @@ from faults.inject import FaultInjector
 from faults.model import LLM_TARGET, TOOLS_TARGET
 from faults.store import FaultStore
 from stampede.proxy import client, forward
+from stampede.proxy.messages import send_body
 from stampede.proxy.config import ProxyConfig
 from stampede.proxy.metrics import ProxyMetrics
 from stampede.proxy.upstreams import RouteError, Routes
@@ -142,7 +143,7 @@ def create_app(config: ProxyConfig) -> ASGIApp:
             except RouteError as exc:
                 body = {"detail": exc.message}
                 headers = [(b"content-type", b"application/json")]
-                await forward.send_body(send, exc.status, headers, json.dumps(body).encode())
+                await send_body(send, exc.status, headers, json.dumps(body).encode())
                 return
             if routed is not None:
                 upstream, rest = routed

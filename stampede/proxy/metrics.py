@@ -1,10 +1,13 @@
 """Prometheus metrics of the proxy: one registry per app, bounded labels (targets and results).
 
-* ``stampede_proxy_calls_total{upstream, result}`` — every proxied call: ``result`` is one of
-  ``faults.inject.RESULTS`` or ``upstream_error`` (the upstream could not be reached in time);
-* ``stampede_proxy_faults_injected_total{upstream, fault}`` — calls a fault changed, by kind
+* ``stampede_proxy_calls_total{upstream, result}`` — every proxied call, counted when it ends
+  however it ends: ``result`` is one of ``faults.inject.RESULTS``, ``upstream_error`` (the
+  upstream could not be reached in time), ``client_gone`` (the client left before its answer
+  was sent or finished) or ``proxy_error`` (the proxy itself failed on the call);
+* ``stampede_proxy_faults_injected_total{upstream, fault}`` — faults injected, by kind
   (``latency``, ``error``, ``rate_limited``, ``hang``, ``reset``, ``corrupt``, ``rewritten``,
-  ``stream_slow``, ``stream_cut``, ``stream_malformed``);
+  ``stream_slow``, ``stream_cut``, ``stream_malformed``): a pre-call kind when it is applied
+  (``latency`` and ``hang`` when the wait starts), an answer kind when the call ends;
 * ``stampede_proxy_added_delay_seconds{upstream}`` — the delay a fault added before forwarding;
 * ``stampede_proxy_fault_active{target}`` — 1 while a fault is set on ``target`` (read from the
   store at scrape time, so a report's timeline shows what was injected when);
@@ -32,7 +35,7 @@ from prometheus_client.registry import Collector
 from faults.inject import RESULTS
 from faults.store import FaultStore
 
-PROXY_RESULTS: tuple[str, ...] = (*RESULTS, "upstream_error")
+PROXY_RESULTS: tuple[str, ...] = (*RESULTS, "upstream_error", "client_gone", "proxy_error")
 FAULT_KINDS: tuple[str, ...] = (
     "latency",
     "error",
@@ -116,9 +119,14 @@ class ProxyMetrics:
         self.registry.register(_LoopTasks())
 
     def record(self, upstream: str, result: str, faults: Iterable[str] = ()) -> None:
+        """Count one call that ended with ``result``, and the fault kinds its answer got."""
         self.calls.labels(upstream, result).inc()
         for kind in faults:
             self.injected.labels(upstream, kind).inc()
+
+    def count_injected(self, upstream: str, kind: str) -> None:
+        """Count one fault of ``kind`` injected on a call to ``upstream`` (as it happens)."""
+        self.injected.labels(upstream, kind).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

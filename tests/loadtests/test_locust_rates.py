@@ -170,6 +170,26 @@ def test_pass_hat_k_is_within_3_standard_errors_of_p_to_the_k(
         assert attempts == list(range(1, len(attempts) + 1)) and len(attempts) <= k
 
 
+@pytest.mark.parametrize("k", [1, 4])
+def test_consistency_counts_the_groups_whose_answers_agree(
+    runs: dict[str, LocustRun], k: int
+) -> None:
+    """The declarative profile records answer keys: the fake answers one text when right and
+    another when wrong, so a complete group agrees exactly when its outcomes are all ``correct``
+    or all ``wrong`` (K = 1: every answered group agrees)."""
+    frame = read_requests(runs[f"k{k}"].requests_csv)
+    groups = trial_groups(frame)
+    done = groups[groups["complete"].astype(bool)]
+    trials = frame[frame["trial"].astype(str) != ""]
+    outcomes = trials.groupby(["experiment", "trial"])["outcome"].agg(lambda s: set(s.astype(str)))
+    agree = [outcomes[index] in ({"correct"}, {"wrong"}) for index in done.index]
+    stats = trial_stats(frame)
+    assert stats.consistency == pytest.approx(sum(agree) / len(agree)), (stats, len(agree))
+    answered = trials[trials["outcome"].astype(str).isin(["correct", "wrong"])]
+    assert (answered["answer_key"].astype(str) != "").all()
+    assert 0 < stats.consistency < 1 if k == 4 else stats.consistency == 1.0
+
+
 def test_a_bad_profile_exits_2_naming_the_file_and_field(runs: dict[str, LocustRun]) -> None:
     run = runs["bad_profile"]
     assert run.returncode == 2, run.log[-2000:]

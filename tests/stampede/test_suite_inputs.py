@@ -168,7 +168,7 @@ def test_what_a_url_target_cannot_count_is_not_measured_with_a_reason() -> None:
     """Replicas, workers, lost records and (without --metrics-url) metrics: absent, not 0."""
     bare = not_measured(UrlTarget("http://127.0.0.1:9"))
     assert set(bare) == {"replicas", "workers_alive", "lost_investigations", "metrics"}
-    assert "no metrics source" in bare["metrics"]
+    assert "no agent metrics source" in bare["metrics"]
     probed = UrlTarget("http://127.0.0.1:9", metrics_url="http://127.0.0.1:9/metrics",
                        probe_requests=[{"q": 1}])  # fmt: skip
     assert set(not_measured(probed)) == {"replicas", "workers_alive"}
