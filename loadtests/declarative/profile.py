@@ -306,25 +306,25 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _opt_int(value: Any, name: str) -> int | None:
-    if value is _MISSING or value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MalformedAnswer(f"{name} is {value!r}, expected a whole number")
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise MalformedAnswer(f"{name} is {value!r}, expected a whole number") from exc
-    if not number.is_integer():
-        raise MalformedAnswer(f"{name} is {value!r}, expected a whole number")
-    return int(number)
+    number = _opt_number(value, name, whole=True)
+    return None if number is None else int(number)
 
 
 def _opt_float(value: Any, name: str) -> float | None:
+    return _opt_number(value, name, whole=False)
+
+
+def _opt_number(value: Any, name: str, whole: bool) -> float | None:
+    """A number read from the reply (a JSON number or a numeric string); None if not given."""
     if value is _MISSING or value is None:
         return None
+    expected = "a whole number" if whole else "a number"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MalformedAnswer(f"{name} is {value!r}, expected a number")
+        raise MalformedAnswer(f"{name} is {value!r}, expected {expected}")
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
-        raise MalformedAnswer(f"{name} is {value!r}, expected a number") from exc
+        raise MalformedAnswer(f"{name} is {value!r}, expected {expected}") from exc
+    if whole and not number.is_integer():
+        raise MalformedAnswer(f"{name} is {value!r}, expected {expected}")
+    return number

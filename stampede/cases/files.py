@@ -177,7 +177,8 @@ def _yaml_entries(text: str, name: str) -> list[tuple[int, Any, yaml.Node]]:
     data, root = load_yaml(text, name)
     if root is None:
         return []
-    items, nodes = data, root
+    items: Any = data
+    nodes: yaml.Node | None = root
     if isinstance(data, dict):
         if set(data) != {"cases"}:
             raise InputError(

@@ -24,8 +24,8 @@ from faults.inject import FaultInjector
 from faults.model import LLM_TARGET, TOOLS_TARGET
 from faults.store import FaultStore
 from stampede.proxy import client, forward
-from stampede.proxy.messages import send_body
 from stampede.proxy.config import ProxyConfig
+from stampede.proxy.messages import send_body
 from stampede.proxy.metrics import ProxyMetrics
 from stampede.proxy.upstreams import RouteError, Routes
 

@@ -49,7 +49,7 @@ class ClientGone(Exception):
 class Downstream:
     """The client of one call, seen through ``receive``; ``gone`` once it is known to have left."""
 
-    __slots__ = ("receive", "gone", "_body_read")
+    __slots__ = ("_body_read", "gone", "receive")
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive

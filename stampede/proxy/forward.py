@@ -56,7 +56,7 @@ class Proxy:
 class Outcome:
     """What one call came to: its result and the answer-side fault kinds (for the metrics)."""
 
-    __slots__ = ("result", "kinds")
+    __slots__ = ("kinds", "result")
 
     def __init__(self) -> None:
         self.result = CLIENT_GONE  # until a path that answers says otherwise

@@ -378,6 +378,26 @@ def test_equal_answers_have_equal_answer_keys() -> None:
     assert len(keys) == 1 and "" not in keys
 
 
+@pytest.mark.parametrize(
+    ("usage", "got"),
+    [
+        ({"tokens": "120", "cost": "0.5", "retries": 2.0}, (120, 0.5, 2)),
+        ({"tokens": 1.5}, "tokens is 1.5, expected a whole number"),
+        ({"tokens": True}, "tokens is True, expected a whole number"),
+        ({"retries": "two"}, "retries is 'two', expected a whole number"),
+        ({"cost": "cheap"}, "cost_usd is 'cheap', expected a number"),
+        ({"cost": [1]}, "cost_usd is [1], expected a number"),
+    ],
+    ids=["numeric-strings", "fractional", "bool", "word", "cost-word", "cost-list"],
+)
+def test_numbers_in_the_reply_are_read_or_refused(usage: dict[str, Any], got: Any) -> None:
+    verdict = profile_of().judge(CASE, reply({**ok("Dana Whitfield"), "usage": usage}))
+    if isinstance(got, tuple):
+        assert (verdict.tokens, verdict.cost_usd, verdict.retries) == got
+    else:
+        assert verdict.outcome == Outcome.ERROR and got in verdict.reason, verdict.reason
+
+
 def test_absent_optional_fields_are_unknown_not_zero() -> None:
     verdict = profile_of().judge(CASE, reply({"answer": "Dana Whitfield", "status": "ok"}))
     assert verdict.outcome == Outcome.CORRECT

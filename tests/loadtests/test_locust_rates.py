@@ -187,7 +187,8 @@ def test_consistency_counts_the_groups_whose_answers_agree(
     assert stats.consistency == pytest.approx(sum(agree) / len(agree)), (stats, len(agree))
     answered = trials[trials["outcome"].astype(str).isin(["correct", "wrong"])]
     assert (answered["answer_key"].astype(str) != "").all()
-    assert 0 < stats.consistency < 1 if k == 4 else stats.consistency == 1.0
+    if k == 4:  # p^4 + (1 - p)^4 per case: some groups agree, some do not
+        assert stats.consistency is not None and 0 < stats.consistency < 1
 
 
 def test_a_bad_profile_exits_2_naming_the_file_and_field(runs: dict[str, LocustRun]) -> None:

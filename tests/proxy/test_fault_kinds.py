@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import time
 from email.utils import parsedate_to_datetime
@@ -13,6 +14,7 @@ import pytest
 
 from target_agent.toolbox.catalogue import by_service
 from tests.proxy.conftest import Running, put_fault
+from tests.proxy.test_passthrough import metric
 
 SERVICE = {"service": "checkout"}
 
@@ -211,3 +213,71 @@ def test_stream_rewrite_of_tool_arguments(http: httpx.Client, proxy: Running) ->
                 index = call["index"]
                 arguments[index] = arguments.get(index, "") + call["function"]["arguments"]
     assert arguments and set(arguments.values()) == {'{"service": "billing"}'}
+
+
+def test_calls_the_client_left_during_a_latency_fault_are_counted(
+    http: httpx.Client, proxy: Running, upstream: Running
+) -> None:
+    """Clients with a 0.3 s timeout against a 1.5 s delay (an agent's tool timeout): the
+    latency is counted as it starts, the calls as ``client_gone`` once the delay is over, and
+    none of them is sent upstream (nobody is left to answer)."""
+    put_fault(http, proxy, "tool:raw", latency_ms=1500, latency_dist="fixed")
+    before, requests = scrape_raw(http), requests_seen(upstream)
+    with httpx.Client(base_url=proxy.url, timeout=0.3, trust_env=False) as impatient:
+        for method, content in [("GET", None), ("POST", b'{"small": true}')]:
+            with pytest.raises(httpx.ReadTimeout):
+                impatient.request(method, "/tools/raw/echo", content=content)
+    during = scrape_raw(http)
+    assert during == (before[0] + 2, before[1], 2), "latency counted as the delay starts"
+    assert settled(http) == (before[0] + 2, before[1] + 2, 0)
+    assert requests_seen(upstream) == requests, "not forwarded: the clients had left"
+
+
+@pytest.mark.parametrize("fault", [{}, {"latency_ms": 300}], ids=["no-fault", "latency"])
+def test_a_client_that_leaves_while_sending_its_body_is_client_gone(
+    http: httpx.Client, proxy: Running, fault: dict[str, Any]
+) -> None:
+    """100 kB of a 200 kB body, then the client closes its socket: the proxy, streaming the
+    body upstream, sees the client leave (not an upstream error, no 502 to nobody)."""
+    if fault:
+        put_fault(http, proxy, "tool:raw", **fault)
+    upstream_errors = {"upstream": "tool:raw", "result": "upstream_error"}
+    before, errors = scrape_raw(http), metric(http.get("/metrics").text, CALLS, upstream_errors)
+    host, port = proxy.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        head = "POST /tools/raw/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n"
+        sock.sendall(head.encode() + b"x" * 100_000)
+        time.sleep(0.1)
+    after = settled(http)
+    assert after[1:] == (before[1] + 1, 0)
+    assert metric(http.get("/metrics").text, CALLS, upstream_errors) == errors
+
+
+CALLS = "stampede_proxy_calls_total"
+
+
+def scrape_raw(http: httpx.Client) -> tuple[float, float, float]:
+    """tool:raw's (latency faults injected, client_gone calls, calls in flight)."""
+    text = http.get("/metrics").text
+    return (
+        metric(
+            text,
+            "stampede_proxy_faults_injected_total",
+            {"upstream": "tool:raw", "fault": "latency"},
+        ),
+        metric(text, CALLS, {"upstream": "tool:raw", "result": "client_gone"}),
+        metric(text, "stampede_proxy_calls_in_flight", {"upstream": "tool:raw"}),
+    )
+
+
+def settled(http: httpx.Client) -> tuple[float, float, float]:
+    """``scrape_raw`` once no call to tool:raw is in flight (at most 5 s)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and scrape_raw(http)[2]:
+        time.sleep(0.1)
+    return scrape_raw(http)
+
+
+def requests_seen(upstream: Running) -> int:
+    seen: int = httpx.get(f"{upstream.url}/stats", trust_env=False).json()["requests"]
+    return seen

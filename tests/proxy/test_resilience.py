@@ -153,9 +153,11 @@ def test_a_client_leaving_a_long_stream_frees_the_upstream_call(
     http: httpx.Client, proxy: Running, upstream: Running, fault: dict[str, object]
 ) -> None:
     """Ten clients read the first event of a stream whose next one is 30 s away, and leave:
-    the upstream streams end, the proxy's calls, tasks and upstream connections come back."""
+    the upstream streams end, the proxy's calls, tasks and upstream connections come back,
+    and the calls are counted as ``client_gone``."""
     if fault:
         put_fault(http, proxy, "tool:raw", **fault)
+    gone = {"upstream": "tool:raw", "result": "client_gone"}
 
     def scrape() -> tuple[float, float]:
         text = http.get("/metrics").text
@@ -163,6 +165,7 @@ def test_a_client_leaving_a_long_stream_frees_the_upstream_call(
         return in_flight, metric(text, "stampede_proxy_event_loop_tasks", {})
 
     _, tasks_before = scrape()
+    gone_before = metric(http.get("/metrics").text, "stampede_proxy_calls_total", gone)
 
     async def read_first_events_and_leave() -> tuple[dict[str, int], tuple[float, float], int]:
         async with httpx.AsyncClient(base_url=proxy.url, timeout=10, trust_env=False) as client:
@@ -192,6 +195,7 @@ def test_a_client_leaving_a_long_stream_frees_the_upstream_call(
     in_flight, tasks_after = scrape()
     assert in_flight == 0
     assert tasks_after <= tasks_before
+    assert metric(http.get("/metrics").text, "stampede_proxy_calls_total", gone) == gone_before + 10
     assert upstream_sockets(proxy, upstream) <= during_sockets - 10
 
 

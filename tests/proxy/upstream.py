@@ -134,7 +134,9 @@ async def early_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     start["headers"] = [(b"content-type", b"application/x-ndjson")]
     if early:
         await send(start)
-        await send({"type": "http.response.body", "body": b'{"started": true}\n', "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": b'{"started": true}\n', "more_body": True}
+        )
     digest, length = hashlib.sha256(), 0
     while True:
         message = await receive()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -61,6 +63,33 @@ def dead_process() -> tuple[int, float]:
     create_time = psutil.Process(popen.pid).create_time()
     popen.wait(timeout=10)
     return popen.pid, create_time
+
+
+def write_dead_stack(state_dir: Path, proxy: bool = False) -> dict[str, Any]:
+    """Write ``state_dir/stack.json`` whose processes all ran and exited; its data.
+
+    Two agent workers; ``proxy``: with a proxy entry (its own admin token).
+    """
+    pid, create_time = dead_process()
+    dead = {"pid": pid, "create_time": create_time, "log": str(state_dir / "x.log")}
+    data: dict[str, Any] = {
+        "version": 1,
+        "started_at": 1700000000.0,
+        "admin_token": "toolbox-token",
+        "redis": {**dead, "port": 6390, "url": "redis://127.0.0.1:6390/0", "executable": "r"},
+        "toolbox": {**dead, "port": 8100, "url": "http://127.0.0.1:8100"},
+        "agent": {**dead, "port": 8000, "url": "http://127.0.0.1:8000", "workers": 2},
+    }
+    if proxy:
+        data["proxy"] = {
+            **dead,
+            "port": 8200,
+            "url": "http://127.0.0.1:8200",
+            "admin_token": "proxy-token",
+            "upstreams": {"llm": "http://127.0.0.1:8100/v1"},
+        }
+    (state_dir / "stack.json").write_text(json.dumps(data))
+    return data
 
 
 def stack_processes(state_dir: Path) -> list[int]:

@@ -12,7 +12,7 @@ import pytest
 
 from stampede import cli, stack
 from stampede.errors import HarnessError
-from tests.stampede.helpers import REPO, dead_process, stack_processes
+from tests.stampede.helpers import REPO, stack_processes, write_dead_stack
 
 TINY_APP = "tests.stampede.tiny_app:app"
 
@@ -74,18 +74,7 @@ def test_up_with_a_malformed_env_exits_2_with_one_line(
 def test_status_of_a_dead_stack_exits_1_and_shows_it_down(
     tmp_path: Path, stampede: Callable[..., Result]
 ) -> None:
-    pid, create_time = dead_process()
-    proc = {"pid": pid, "create_time": create_time, "log": str(tmp_path / "x.log")}
-    state = {
-        "version": 1,
-        "started_at": 1.0,
-        "admin_token": "x",
-        "redis": {**proc, "port": 1, "url": "redis://127.0.0.1:1/0", "executable": "r"},
-        "toolbox": {**proc, "port": 2, "url": "http://127.0.0.1:2"},
-        "agent": {**proc, "port": 3, "url": "http://127.0.0.1:3", "workers": 2},
-    }
-    (tmp_path / "stack.json").write_text(json.dumps(state))
-
+    write_dead_stack(tmp_path)
     table = stampede("status", "--state-dir", str(tmp_path))
     assert table.returncode == 1
     lines = table.stdout.splitlines()

@@ -26,7 +26,7 @@ from stampede.errors import InputError
 from stampede.stack import lifecycle
 from target_agent.toolbox.catalogue import catalogue
 from target_agent.vocabulary import PLAYBOOK, TOOLS
-from tests.stampede.helpers import dead_process, gone, snapshot, stack_processes, wait_until
+from tests.stampede.helpers import gone, snapshot, stack_processes, wait_until, write_dead_stack
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -36,39 +36,15 @@ CALLS = "stampede_proxy_calls_total"
 # -- state files (no processes) -------------------------------------------------------------
 
 
-def _state_file(tmp_path: Path, proxy: bool) -> dict[str, Any]:
-    """A stack.json whose processes all ran and exited (``proxy``: with a proxy entry)."""
-    pid, create_time = dead_process()
-    dead = {"pid": pid, "create_time": create_time, "log": str(tmp_path / "x.log")}
-    data: dict[str, Any] = {
-        "version": 1,
-        "started_at": 1700000000.0,
-        "admin_token": "toolbox-token",
-        "redis": {**dead, "port": 6390, "url": "redis://127.0.0.1:6390/0", "executable": "r"},
-        "toolbox": {**dead, "port": 8100, "url": "http://127.0.0.1:8100"},
-        "agent": {**dead, "port": 8000, "url": "http://127.0.0.1:8000", "workers": 2},
-    }
-    if proxy:
-        data["proxy"] = {
-            **dead,
-            "port": 8200,
-            "url": "http://127.0.0.1:8200",
-            "admin_token": "proxy-token",
-            "upstreams": {"llm": "http://127.0.0.1:8100/v1"},
-        }
-    (tmp_path / "stack.json").write_text(json.dumps(data))
-    return data
-
-
 def test_an_old_state_file_without_a_proxy_still_loads(tmp_path: Path) -> None:
-    _state_file(tmp_path, proxy=False)
+    write_dead_stack(tmp_path, proxy=False)
     state = stack.load_state(tmp_path / "stack.json")
     assert state.proxy is None
     assert list(stack.status(tmp_path)["components"]) == ["redis", "toolbox", "agent"]
 
 
 def test_a_recorded_proxy_loads_and_shows_in_status_without_its_token(tmp_path: Path) -> None:
-    _state_file(tmp_path, proxy=True)
+    write_dead_stack(tmp_path, proxy=True)
     state = stack.load_state(tmp_path / "stack.json")
     assert state.proxy is not None
     assert (state.proxy.url, state.proxy.admin_token) == ("http://127.0.0.1:8200", "proxy-token")
@@ -81,7 +57,7 @@ def test_a_recorded_proxy_loads_and_shows_in_status_without_its_token(tmp_path: 
 
 
 def test_a_malformed_proxy_entry_names_the_field(tmp_path: Path) -> None:
-    data = _state_file(tmp_path, proxy=True)
+    data = write_dead_stack(tmp_path, proxy=True)
     del data["proxy"]["admin_token"]
     (tmp_path / "stack.json").write_text(json.dumps(data))
     with pytest.raises(InputError, match=r"stack.json: malformed stack state: proxy.admin_token"):
@@ -89,7 +65,7 @@ def test_a_malformed_proxy_entry_names_the_field(tmp_path: Path) -> None:
 
 
 def test_a_stack_without_a_proxy_differs_from_a_proxy_request(tmp_path: Path) -> None:
-    _state_file(tmp_path, proxy=False)
+    write_dead_stack(tmp_path, proxy=False)
     state = stack.load_state(tmp_path / "stack.json")
     config = stack.StackConfig(state_dir=tmp_path, proxy=True)
     assert lifecycle._differences(state, config) == ["no fault proxy (asked proxy=True)"]
