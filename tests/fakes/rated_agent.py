@@ -13,15 +13,22 @@ drive (``tests/fakes/rated_profile.yaml``)::
 
 Configuration: ``RATED_AGENT_CONFIG`` is a JSON file::
 
-    {"cases": "path/to/cases.yaml", "seed": 7,
+    {"cases": "path/to/cases.yaml", "seed": 7, "schedule": "iid",
      "rates": {"wrong": 0.1, "partial": 0.1, "error": 0.05, "shed": 0.05},
      "case_success": {"case-a": 0.9, "case-b": 0.5}}
 
 The fake knows the right answer of each question from the case file (the case's label). Per
-request it draws one of ``shed``, ``error``, ``wrong``, ``partial`` with the given rates (the
+request it gives one of ``shed``, ``error``, ``wrong``, ``partial`` with the given rates (the
 rest ``correct``); a case listed in ``case_success`` is instead answered correctly with that
-probability and wrongly otherwise (pass^k tests). One seeded RNG, drawn in request order, so a
-run of sequential requests is reproducible.
+probability and wrongly otherwise (pass^k tests). How (``tests/fakes/schedule.py``):
+
+- ``schedule: iid`` (the default): one seeded RNG, drawn in request order, so a run of
+  sequential requests is reproducible; counts are binomial (the pass^k tests need that).
+- ``schedule: even``: deterministic by arrival count (one counter for the rates, one per
+  ``case_success`` case): after any N arrivals each outcome's count is within
+  ``[N r - 3.2, N r + 0.8]`` (five outcomes; two for a ``case_success`` case: ``[N p - 0.5,
+  N p + 0.5]``), whatever the arrival order. A test of rates then checks the measurement, not
+  the luck of a seed.
 
 Start: ``RATED_AGENT_CONFIG=cfg.json uvicorn tests.fakes.rated_agent:app --port P``.
 """
@@ -38,13 +45,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from stampede.cases import Case, load_cases
+from tests.fakes.schedule import EvenSchedule, IidSchedule, Schedule
 
 KINDS = ("shed", "error", "wrong", "partial")
 
@@ -59,17 +67,20 @@ class Rates(BaseModel):
 class Config(BaseModel):
     cases: str
     seed: int = 0
+    schedule: Literal["iid", "even"] = "iid"
     rates: Rates = Rates()
-    case_success: dict[str, float] = {}
+    case_success: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
 
 
 @dataclass
 class World:
-    """The fake's state: the right answers, the RNG and what was drawn."""
+    """The fake's state: the right answers, the schedules and what was given."""
 
     config: Config
     answers: dict[str, Case]
-    rng: random.Random
+    #: the schedule of the configured rates, and one per ``case_success`` case
+    rates: Schedule
+    per_case: dict[str, Schedule]
     lock: threading.Lock = field(default_factory=threading.Lock)
     drawn: Counter[str] = field(default_factory=Counter)
     by_case: dict[str, Counter[str]] = field(default_factory=dict)
@@ -77,19 +88,21 @@ class World:
     def draw(self, case: Case) -> str:
         """The behaviour of the next request about ``case``."""
         with self.lock:
-            u = self.rng.random()
-            if case.id in self.config.case_success:
-                kind = "correct" if u < self.config.case_success[case.id] else "wrong"
-            else:
-                kind, edge = "correct", 0.0
-                for name in KINDS:
-                    edge += getattr(self.config.rates, name)
-                    if u < edge:
-                        kind = name
-                        break
+            kind = self.per_case.get(case.id, self.rates).next()
             self.drawn[kind] += 1
             self.by_case.setdefault(case.id, Counter())[kind] += 1
             return kind
+
+
+def _schedules(config: Config) -> tuple[Schedule, dict[str, Schedule]]:
+    """The rates' schedule and the per-case ones; the iid ones share one RNG (request order)."""
+    rates = {k: getattr(config.rates, k) for k in KINDS}
+    rates["correct"] = max(0.0, 1 - sum(rates.values()))
+    per_case = {c: {"correct": p, "wrong": 1 - p} for c, p in config.case_success.items()}
+    if config.schedule == "even":
+        return EvenSchedule(rates), {c: EvenSchedule(r) for c, r in per_case.items()}
+    rng = random.Random(config.seed)
+    return IidSchedule(rates, rng), {c: IidSchedule(r, rng) for c, r in per_case.items()}
 
 
 def load_world(path: Path) -> World:
@@ -103,7 +116,7 @@ def load_world(path: Path) -> World:
         if "prompt" not in case.input or case.expect.label is None:
             raise ValueError(f"{case.where()}: the rated agent needs input.prompt and a label")
         answers[str(case.input["prompt"])] = case
-    return World(config, answers, random.Random(config.seed))
+    return World(config, answers, *_schedules(config))
 
 
 class Query(BaseModel):

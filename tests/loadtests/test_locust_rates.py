@@ -1,7 +1,8 @@
 """Real Locust against the rated fake agent, with only a declarative profile and a case file.
 
-The fake (``tests/fakes/rated_agent.py``, a real uvicorn process) draws each answer with known
-rates; Locust (headless subprocesses, the project's own locustfile, bounded ``-t``) is given
+The fake (``tests/fakes/rated_agent.py``, a real uvicorn process) gives each answer with known
+rates (for the rates test on an even schedule, so every share is within 3.2 / N of its rate and
+the ±0.03 checks Stampede, not a seed's luck; iid draws for pass^k); Locust (headless subprocesses, the project's own locustfile, bounded ``-t``) is given
 nothing but ``--stampede-profile tests/fakes/rated_profile.yaml`` and ``--stampede-cases
 tests/fakes/rated_cases.yaml``. What it records must measure those rates (issue 9, "Must show"),
 and pass^k (``--stampede-repeat K``) must measure p^K. All the Locust processes start together
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reports.load import read_requests
@@ -65,26 +67,42 @@ def _bad_inputs(base: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LocustRun]]:
-    """Every Locust run of this module, started at once and finished (bounded)."""
-    base = tmp_path_factory.mktemp("rated-runs")
-    with ExitStack() as agents:
-        rated = _agent(base, "rated", {"seed": 11, "rates": RATES})
-        agents.callback(procs.stop, rated.proc)
+def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Service]]:
+    """The rated fake on an even schedule (rates), and one with per-case success (pass^k)."""
+    base = tmp_path_factory.mktemp("rated-agents")
+    with ExitStack() as stack:
+        rated = _agent(base, "rated", {"schedule": "even", "rates": RATES})
+        stack.callback(procs.stop, rated.proc)
         success = _agent(base, "success", {"seed": 5, "case_success": SUCCESS})
-        agents.callback(procs.stop, success.proc)
+        stack.callback(procs.stop, success.proc)
+        yield {"rated": rated, "success": success}
+
+
+@pytest.fixture(scope="module")
+def runs(
+    agents: dict[str, Service], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, LocustRun]:
+    """Every Locust run of this module, started at once and finished (bounded).
+
+    Only the rates run talks to the rated fake (its /v2/stats then counts that run alone); it
+    stops gracefully (``--stop-timeout``), so no request the fake answered goes unrecorded.
+    """
+    base = tmp_path_factory.mktemp("rated-runs")
+    rated, success = agents["rated"], agents["success"]
+    if True:
         bad_profile, bad_cases = _bad_inputs(base)
         ours = ("--stampede-profile", PROFILE, "--stampede-cases", CASES)
         load = ("-u", USERS, "-r", USERS)
         commands = {
-            "rates": locust_cmd(base / "rates", rated.url, *ours, *load, "-t", "12s"),
+            "rates": locust_cmd(base / "rates", rated.url, *ours, *load, "-t", "12s",
+                                "--stop-timeout", "5"),
             "k1": locust_cmd(base / "k1", success.url, *ours, *load, "-t", "12s",
                              "--stampede-repeat", "1"),
             "k4": locust_cmd(base / "k4", success.url, *ours, *load, "-t", "20s",
                              "--stampede-repeat", "4"),
-            "bad_profile": locust_cmd(base / "bad_profile", rated.url, "--stampede-profile",
+            "bad_profile": locust_cmd(base / "bad_profile", success.url, "--stampede-profile",
                                       str(bad_profile), "--stampede-cases", CASES, "-t", "5s"),
-            "bad_case": locust_cmd(base / "bad_case", rated.url, "--stampede-profile", PROFILE,
+            "bad_case": locust_cmd(base / "bad_case", success.url, "--stampede-profile", PROFILE,
                                    "--stampede-cases", str(bad_cases), "-t", "5s"),
         }  # fmt: skip
         logs = {name: base / name / "locust.log" for name in commands}
@@ -98,7 +116,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LocustR
                 name: popen.wait(max(0.1, deadline - time.monotonic()))
                 for name, popen in popens.items()
             }
-        yield {
+        return {
             name: LocustRun(base / name, codes[name], logs[name].read_text(errors="replace"))
             for name in commands
         }
