@@ -1,4 +1,4 @@
-"""The rated fake's outcome schedules, without a server: the even one's bound, the iid one's draws."""
+"""The rated fake's outcome schedules, without a server: the even bound, the iid draws."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_even_shares_for_the_rated_agent_are_within_a_few_over_n() -> None:
 def test_a_zero_rate_is_never_given_and_bad_rates_are_refused() -> None:
     schedule = EvenSchedule({"correct": 0.7, "shed": 0.0, "wrong": 0.3})
     assert "shed" not in {schedule.next() for _ in range(500)}
-    with pytest.raises(ValueError, match="sum to 1, got 0.9"):
+    with pytest.raises(ValueError, match=r"sum to 1, got 0\.9"):
         EvenSchedule({"correct": 0.6, "wrong": 0.3})
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         IidSchedule({"correct": 1.5, "wrong": -0.5}, random.Random(0))

@@ -2,8 +2,8 @@
 
 The fake (``tests/fakes/rated_agent.py``, a real uvicorn process) gives each answer with known
 rates (for the rates test on an even schedule, so every share is within 3.2 / N of its rate and
-the ±0.03 checks Stampede, not a seed's luck; iid draws for pass^k); Locust (headless subprocesses, the project's own locustfile, bounded ``-t``) is given
-nothing but ``--stampede-profile tests/fakes/rated_profile.yaml`` and ``--stampede-cases
+the ±0.03 checks Stampede, not a seed's luck; iid draws for pass^k); Locust (headless
+subprocesses, the project's own locustfile, bounded ``-t``) is given nothing but ``--stampede-profile tests/fakes/rated_profile.yaml`` and ``--stampede-cases
 tests/fakes/rated_cases.yaml``. What it records must measure those rates (issue 9, "Must show"),
 and pass^k (``--stampede-repeat K``) must measure p^K. All the Locust processes start together
 (their start-up overlaps); each test checks one of them.
@@ -89,46 +89,46 @@ def runs(
     """
     base = tmp_path_factory.mktemp("rated-runs")
     rated, success = agents["rated"], agents["success"]
-    if True:
-        bad_profile, bad_cases = _bad_inputs(base)
-        ours = ("--stampede-profile", PROFILE, "--stampede-cases", CASES)
-        load = ("-u", USERS, "-r", USERS)
-        commands = {
-            "rates": locust_cmd(base / "rates", rated.url, *ours, *load, "-t", "12s",
-                                "--stop-timeout", "5"),
-            "k1": locust_cmd(base / "k1", success.url, *ours, *load, "-t", "12s",
-                             "--stampede-repeat", "1"),
-            "k4": locust_cmd(base / "k4", success.url, *ours, *load, "-t", "20s",
-                             "--stampede-repeat", "4"),
-            "bad_profile": locust_cmd(base / "bad_profile", success.url, "--stampede-profile",
-                                      str(bad_profile), "--stampede-cases", CASES, "-t", "5s"),
-            "bad_case": locust_cmd(base / "bad_case", success.url, "--stampede-profile", PROFILE,
-                                   "--stampede-cases", str(bad_cases), "-t", "5s"),
-        }  # fmt: skip
-        logs = {name: base / name / "locust.log" for name in commands}
-        with ExitStack() as stack:
-            popens = {
-                name: stack.enter_context(started(cmd, logs[name]))
-                for name, cmd in commands.items()
-            }
-            deadline = time.monotonic() + 70
-            codes = {
-                name: popen.wait(max(0.1, deadline - time.monotonic()))
-                for name, popen in popens.items()
-            }
-        return {
-            name: LocustRun(base / name, codes[name], logs[name].read_text(errors="replace"))
-            for name in commands
+    bad_profile, bad_cases = _bad_inputs(base)
+    ours = ("--stampede-profile", PROFILE, "--stampede-cases", CASES)
+    load = ("-u", USERS, "-r", USERS)
+    commands = {
+        "rates": locust_cmd(base / "rates", rated.url, *ours, *load, "-t", "12s",
+                            "--stop-timeout", "5"),
+        "k1": locust_cmd(base / "k1", success.url, *ours, *load, "-t", "12s",
+                         "--stampede-repeat", "1"),
+        "k4": locust_cmd(base / "k4", success.url, *ours, *load, "-t", "20s",
+                         "--stampede-repeat", "4"),
+        "bad_profile": locust_cmd(base / "bad_profile", success.url, "--stampede-profile",
+                                  str(bad_profile), "--stampede-cases", CASES, "-t", "5s"),
+        "bad_case": locust_cmd(base / "bad_case", success.url, "--stampede-profile", PROFILE,
+                               "--stampede-cases", str(bad_cases), "-t", "5s"),
+    }  # fmt: skip
+    logs = {name: base / name / "locust.log" for name in commands}
+    with ExitStack() as stack:
+        popens = {
+            name: stack.enter_context(started(cmd, logs[name])) for name, cmd in commands.items()
         }
+        deadline = time.monotonic() + 70
+        codes = {
+            name: popen.wait(max(0.1, deadline - time.monotonic()))
+            for name, popen in popens.items()
+        }
+    return {
+        name: LocustRun(base / name, codes[name], logs[name].read_text(errors="replace"))
+        for name in commands
+    }
 
 
 def test_configured_rates_are_measured_within_003_through_locust(
-    runs: dict[str, LocustRun],
+    agents: dict[str, Service], runs: dict[str, LocustRun]
 ) -> None:
-    """>= 400 requests through Locust: each outcome's share is within ±0.03 of its rate.
+    """>= 400 requests through Locust: each outcome's count is what the fake gave, and its share
+    is within ±0.03 of its rate.
 
     Rates: wrong 0.10, partial 0.15 (judged degraded), error 0.05, shed 0.08, correct the rest
-    (0.62). The recorder's rows are Locust's own request count, and no answer is unjudged.
+    (0.62), on the fake's even schedule (every share within 3.2 / N of its rate, so a miss is
+    Stampede's). The recorder's rows are Locust's own request count, and no answer is unjudged.
     """
     run = runs["rates"]
     run.check_clean()
@@ -137,6 +137,9 @@ def test_configured_rates_are_measured_within_003_through_locust(
     assert len(rows) == requests >= 400, (len(rows), requests)
     outcomes = Counter(r["outcome"] for r in rows)
     assert outcomes["wrong"] + outcomes["error"] == failures
+    given = httpx.get(agents["rated"].url + "/v2/stats", trust_env=False).json()["drawn"]
+    judged = {**JUDGED_AS, "correct": "correct"}
+    assert {judged[kind]: n for kind, n in given.items()} == dict(outcomes), (given, outcomes)
     expected = {JUDGED_AS[k]: rate for k, rate in RATES.items()}
     expected["correct"] = 1 - sum(RATES.values())
     measured = {o: outcomes[o] / len(rows) for o in expected}
