@@ -1,9 +1,10 @@
 """Real Locust against the rated fake agent, with only a declarative profile and a case file.
 
 The fake (``tests/fakes/rated_agent.py``, a real uvicorn process) gives each answer with known
-rates (for the rates test on an even schedule, so every share is within 3.2 / N of its rate and
-the ±0.03 checks Stampede, not a seed's luck; iid draws for pass^k); Locust (headless
-subprocesses, the project's own locustfile, bounded ``-t``) is given nothing but ``--stampede-profile tests/fakes/rated_profile.yaml`` and ``--stampede-cases
+rates: for the rates test on its even schedule (every share within 3.2 / N of its rate, so the
+±0.03 checks Stampede, not a seed's luck), for pass^k with iid draws. Locust (headless
+subprocesses, the project's own locustfile, bounded ``-t``) is given nothing but
+``--stampede-profile tests/fakes/rated_profile.yaml`` and ``--stampede-cases
 tests/fakes/rated_cases.yaml``. What it records must measure those rates (issue 9, "Must show"),
 and pass^k (``--stampede-repeat K``) must measure p^K. All the Locust processes start together
 (their start-up overlaps); each test checks one of them.
