@@ -107,9 +107,9 @@ def test_report_renders_in_headless_chromium_without_js_errors(
         "chart-redis-outage",
     ]
     assert all(n >= 1 for n in facts["svgs"])
-    # overview: 3 phases x 2 panels; timelines: 2 throughput + 3 latency + 5 outcomes
-    # + 3 breakers + 2 retry traces
-    assert facts["traces"] == [6, 15, 15, 15]
+    # overview: 3 phases x 2 panels; timelines: 2 throughput + 3 latency + 6 outcomes
+    # (unjudged included) + 3 breakers + 2 retry traces
+    assert facts["traces"] == [6, 16, 16, 16]
     assert all(n >= 1 for n in facts["shapes"][1:]), "fault window not shaded"
     gate = json.loads((demo / "gate.json").read_text())
     assert facts["sloRows"] == len(gate["cases"])  # one table row per gate case

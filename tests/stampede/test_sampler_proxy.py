@@ -165,8 +165,12 @@ def test_sampled_proxy_rows_show_what_was_injected_when(proxy: Running, tmp_path
         sampler.stop()
     rows = _rows(path)
     injected = [r for r in rows if r["metric"] == "faults_injected_total"]
-    before = [r for r in injected if float(r["ts"]) < fault_set_at]
-    assert before and {float(r["value"]) for r in before} == {0.0}  # zeros: the rise is seen
+    # The first scrape finished before any fault was set (waited for above); a later row stamped
+    # before ``fault_set_at`` may still carry counts (a row's ts is when its scrape started).
+    first_ts = min(float(r["ts"]) for r in injected)
+    assert first_ts < fault_set_at
+    first = [r for r in injected if float(r["ts"]) == first_ts]
+    assert first and {float(r["value"]) for r in first} == {0.0}  # zeros: the rise is seen
     assert _last(rows, "faults_injected_total", "proxy:tool:get_logs:error") == 3.0
     assert _last(rows, "faults_injected_total", "proxy:llm:latency") == 2.0
     assert _last(rows, "faults_injected_total", "proxy:llm:error") == 0.0
