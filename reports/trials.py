@@ -8,8 +8,9 @@ groups (docs/slo.md, "pass^k"):
 
 * ``pass_hat_k``: share answered ``correct`` in all K attempts (τ-bench's pass^k);
 * ``pass_at_k``: share with at least one ``correct`` attempt;
-* ``consistency``: share whose K answers agree: one ``answer_key``, none empty — None when no
-  attempt of a complete group has a key (nothing answered, or a profile that records no keys:
+* ``consistency``: share of the groups with K >= 2 whose K answers agree: one ``answer_key``,
+  none empty — None when every group was asked once (K = 1: nothing to agree with), or when no
+  attempt of such a group has a key (nothing answered, or a profile that records no keys:
   never a false 0);
 * ``trials``: how many complete groups there are. No complete group: the three ratios are None.
 """
@@ -25,6 +26,7 @@ from stampede.contract import Outcome
 __all__ = ["TrialStats", "trial_groups", "trial_stats"]
 
 _KEY = ["experiment", "trial"]
+ONCE = "every complete trial group asked its case once (K = 1): there are no answers to agree"
 NO_KEYS = (
     "no attempt of a complete trial group has an answer_key (nothing was answered, or the "
     "profile records no answer keys)"
@@ -98,13 +100,16 @@ def trial_stats(rows: pd.DataFrame) -> TrialStats:
         return TrialStats(0, None, None, None, incomplete=incomplete, why=why)
     repeat = done["repeat"].astype(float)
     correct = done["correct"].astype(float)
-    keyed = bool((done["keys"] > 0).any())
+    # Agreement needs two answers at least: a case asked once agrees with itself trivially.
+    multi = done[repeat >= 2]
+    keyed = bool((multi["keys"] > 0).any())
+    why = "" if keyed else (NO_KEYS if len(multi) else ONCE)
     return TrialStats(
         trials=n,
         pass_hat_k=float((correct == repeat).mean()),
         pass_at_k=float((correct >= 1).mean()),
-        consistency=float(done["consistent"].astype(bool).mean()) if keyed else None,
+        consistency=float(multi["consistent"].astype(bool).mean()) if keyed else None,
         repeats=tuple(sorted({int(k) for k in repeat})),
         incomplete=incomplete,
-        why="" if keyed else NO_KEYS,
+        why=why,
     )

@@ -63,18 +63,19 @@ def summary(tmp_path: Path) -> Summary:
         C      exp    7, 8, 9       w w w    K2 K2 K2  baseline      yes      no    no    yes
         D      exp    9.5, 10.5, 11 c c c    K1 K1 K1  base + fault  all only yes   yes   yes
         E      exp    12, 13, 14    c s c    K1 - K1   fault         yes      no    yes   no
-        G (K=1) exp   22            c        K1        recovery      yes      yes   yes   yes
+        G (K=1) exp   22            c        K1        recovery      yes      yes   yes   n/a
         F      exp    28, 29        c c      K1 K1     recovery      no (2/3) -     -     -
         A      other  41, 42, 43    c c c    K2 K2 K2  all           yes      yes   yes   yes
 
-    Expected (trials, pass_hat_k, pass_at_k, consistency)::
+    Expected (trials, pass_hat_k, pass_at_k, consistency; consistency counts only the groups with
+    K >= 2, a case asked once has nothing to agree with)::
 
         exp/baseline   A B C          3  1/3  2/3  2/3
         exp/fault      E              1  0    1    0
-        exp/recovery   G              1  1    1    1
-        exp/all        A B C D E G    6  3/6  5/6  4/6
+        exp/recovery   G              1  1    1    None (G is K = 1)
+        exp/all        A B C D E G    6  3/6  5/6  3/5  (A C D of A B C D E)
         other/all      A              1  1    1    1
-        run            all 7 groups   7  4/7  6/7  5/7   (A of exp and A of other are two groups)
+        run            all 7 groups   7  4/7  6/7  4/6  (A of exp and A of other are two groups)
     """
     exps = [
         Exp("exp", T0, T0 + 30, journal(T0, T0 + 30, [("inject", T0 + 10, T0 + 20)])),
@@ -86,10 +87,10 @@ def summary(tmp_path: Path) -> Summary:
 EXPECTED = {
     ("exp", "baseline"): (3, 1 / 3, 2 / 3, 2 / 3),
     ("exp", "fault"): (1, 0.0, 1.0, 0.0),
-    ("exp", "recovery"): (1, 1.0, 1.0, 1.0),
-    ("exp", "all"): (6, 3 / 6, 5 / 6, 4 / 6),
+    ("exp", "recovery"): (1, 1.0, 1.0, None),
+    ("exp", "all"): (6, 3 / 6, 5 / 6, 3 / 5),
     ("other", "all"): (1, 1.0, 1.0, 1.0),
-    (None, None): (7, 4 / 7, 6 / 7, 5 / 7),
+    (None, None): (7, 4 / 7, 6 / 7, 4 / 6),
 }
 
 
@@ -137,7 +138,7 @@ def test_objectives_on_pass_k_are_judged(summary: Summary) -> None:
         ("run", PASS),  # 4/7 >= 0.5
         ("exp/baseline", FAIL),  # 2/3
         ("exp/fault", FAIL),  # 0
-        ("exp/recovery", PASS),  # 1
+        ("exp/recovery", FAIL),  # null (only a K = 1 group): missing fails by default
     ]
 
 
