@@ -198,7 +198,8 @@ def test_consistency_counts_the_groups_whose_answers_agree(
 ) -> None:
     """The declarative profile records answer keys: the fake answers one text when right and
     another when wrong, so a complete group agrees exactly when its outcomes are all ``correct``
-    or all ``wrong`` (K = 1: every answered group agrees)."""
+    or all ``wrong``. K = 1: a case asked once has nothing to agree with, so consistency is null
+    with that reason (never a vacuous 1 or a false 0)."""
     frame = read_requests(runs[f"k{k}"].requests_csv)
     groups = trial_groups(frame)
     done = groups[groups["complete"].astype(bool)]
@@ -206,7 +207,10 @@ def test_consistency_counts_the_groups_whose_answers_agree(
     outcomes = trials.groupby(["experiment", "trial"])["outcome"].agg(lambda s: set(s.astype(str)))
     agree = [outcomes[index] in ({"correct"}, {"wrong"}) for index in done.index]
     stats = trial_stats(frame)
-    assert stats.consistency == pytest.approx(sum(agree) / len(agree)), (stats, len(agree))
+    if k == 1:
+        assert stats.consistency is None and "K = 1" in stats.why, stats
+    else:
+        assert stats.consistency == pytest.approx(sum(agree) / len(agree)), (stats, len(agree))
     answered = trials[trials["outcome"].astype(str).isin(["correct", "wrong"])]
     assert (answered["answer_key"].astype(str) != "").all()
     if k == 4:  # p^4 + (1 - p)^4 per case: some groups agree, some do not
