@@ -20,7 +20,7 @@ def _tracked(*patterns: str) -> list[Path]:
 
 
 def test_nothing_points_outside_the_repository() -> None:
-    """README, docs and docstrings name docs/architecture.md, never ../shared/DESIGN.md."""
+    """README, docs and docstrings name docs/architecture.md, never a file outside the repo."""
     hits = []
     for path in _tracked("*.md", "*.py", "*.json", "*.yaml", "*.yml", "Makefile"):
         if path == Path(__file__):

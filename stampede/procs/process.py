@@ -6,7 +6,7 @@ terminal Ctrl-C reaches only the harness) with stdout+stderr appended to a log f
 
 - `spawn` starts a process and forgets its ``Popen`` (stack components, test servers);
 - `Child` keeps the ``Popen`` of a process the caller waits for and reads the exit code of
-  (Locust, ``chaos run``);
+  (Locust, ``chaos --no-version-check run``);
 - `stop` signals a `Proc` and its children, then SIGKILLs what is left.
 """
 

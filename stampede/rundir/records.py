@@ -29,7 +29,10 @@ class LocustResult:
 
 @dataclass
 class ChaosResult:
-    """How ``chaos run`` ended and what the target had to heal (``experiments[].chaos``)."""
+    """How the chaos run (``chaos --no-version-check run``) ended and what the target healed.
+
+    Written as ``experiments[].chaos``.
+    """
 
     exit_code: int | None = None
     log: str | None = None  # None: chaos never started

@@ -10,7 +10,7 @@ One module per concept::
     signals     deferred_interrupts, sigterm_as_interrupt
     probe       InvestigationProbe (lost investigations), priming a fresh agent
     locust      Locust's command line, start, wait, stop
-    chaos       `chaos run`'s command line, start, interrupt (rollbacks)
+    chaos       `chaos --no-version-check run`'s command line, start, interrupt (rollbacks)
     experiment  one experiment's timeline and its clean-up steps
     reporting   collect the run directory, report, gate
     runner      Suite: target up, experiments, collect, report + gate, maybe down

@@ -1,4 +1,4 @@
-"""``chaos run`` in one experiment: its command line, start, and the interrupt that rolls back."""
+"""One experiment's ``chaos --no-version-check run``: command line, start, rollback interrupt."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ CHAOS_ROLLBACK_WAIT_S = 90
 
 
 def chaos_command(exp_file: Path, chaos_dir: Path) -> list[str]:
-    """The ``chaos run`` command line, journal and log under ``chaos_dir``."""
+    """The ``chaos --no-version-check run`` command line, journal and log under ``chaos_dir``."""
     return [
         procs.tool("chaos"),
         "--no-version-check",
@@ -32,7 +32,7 @@ def chaos_command(exp_file: Path, chaos_dir: Path) -> list[str]:
 
 
 def start_chaos(ctx: RunContext, exp_file: Path, name: str) -> procs.Child:
-    """Start ``chaos run`` with the target's environment (and this venv first on PATH)."""
+    """Start ``chaos --no-version-check run`` with the target's env (this venv first on PATH)."""
     chaos_dir = ctx.run_dir / "chaos" / name
     env = {
         **ctx.target.chaos_env(),

@@ -194,7 +194,10 @@ def proxy_faults(proxy_url: str) -> dict[str, Any]:
 
 
 def run_chaos(name: str, env: dict[str, str], work: Path) -> tuple[int, dict[str, Any]]:
-    """``chaos run --rollback-strategy always`` of experiments/url/<name>.json: code, journal."""
+    """``chaos --no-version-check run --rollback-strategy always`` of experiments/url/<name>.json.
+
+    Returns its exit code and journal.
+    """
     journal = work / "journal.json"
     cmd = [*CHAOS, "--log-file", str(work / "chaostoolkit.log"), "run",
            "--rollback-strategy", "always", "--journal-path", str(journal),
