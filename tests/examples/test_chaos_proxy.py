@@ -40,9 +40,7 @@ from tests.examples.support import (
     ROOT,
     Service,
     start_agent_via_proxy,
-    start_llm,
     start_proxy,
-    start_tools,
 )
 
 pytestmark = pytest.mark.timeout(150)
@@ -130,25 +128,6 @@ def test_the_experiment_reads_only_the_url_targets_environment(name: str) -> Non
 
 
 # -- processes ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("helpdesk-chaos")
-
-
-@pytest.fixture(scope="module")
-def llm(logs: Path) -> Iterator[Service]:
-    service = start_llm(logs)
-    yield service
-    procs.stop(service.proc)
-
-
-@pytest.fixture(scope="module")
-def tools(logs: Path) -> Iterator[Service]:
-    service = start_tools(logs)
-    yield service
-    procs.stop(service.proc)
 
 
 @pytest.fixture(scope="module")

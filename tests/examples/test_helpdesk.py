@@ -25,30 +25,10 @@ from tests.examples.support import (
     ask,
     lying_knowledge,
     start_agent,
-    start_llm,
     start_tools,
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("helpdesk")
-
-
-@pytest.fixture(scope="module")
-def llm(logs: Path) -> Iterator[Service]:
-    service = start_llm(logs)
-    yield service
-    procs.stop(service.proc)
-
-
-@pytest.fixture(scope="module")
-def tools(logs: Path) -> Iterator[Service]:
-    service = start_tools(logs)
-    yield service
-    procs.stop(service.proc)
 
 
 @pytest.fixture(scope="module")
