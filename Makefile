@@ -9,7 +9,7 @@ SLO ?= slo.yaml
 K ?= 5
 UV ?= $(shell command -v uv 2>/dev/null)
 
-.PHONY: setup system-deps demo test lint typecheck unit detect k8s-check bench flaky down clean
+.PHONY: setup system-deps demo test lint typecheck unit detect k8s-check image-check bench flaky down clean
 
 setup: $(STAMP)
 
@@ -49,9 +49,16 @@ typecheck: setup
 
 test: setup system-deps lint typecheck
 	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory image-check
 
 k8s-check: setup
 	$(BIN)/pytest -q tests/k8s
+
+# Build the agent and harness images and run agent + toolbox containers as the manifests run them
+# (docs/kubernetes.md, "The image check"). Uses $$DOCKER_HOST or starts a private engine; skips,
+# saying why, where no engine can start.
+image-check: setup
+	STAMPEDE_IMAGE_CHECK=1 $(BIN)/pytest -q -p no:cacheprovider tests/image
 
 detect: setup
 	$(BIN)/stampede detect --out runs/detect

@@ -107,7 +107,7 @@ async def run(rounds: int, per_round: int, toolbox_url: str, redis_url: str) -> 
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://agent"
         ) as agent_client,
-        httpx.AsyncClient() as bare_http,
+        httpx.AsyncClient(trust_env=False) as bare_http,
     ):
         bare = build_bare_graph(toolbox_url, bare_http)
         wrong: list[str] = []

@@ -18,7 +18,11 @@ Two load models:
   ones completed. A lane keeps at most ``lane_bound`` tasks in flight; an arrival beyond that
   is not sent but recorded as a request named ``<name> (dropped)`` with outcome ``error``, so
   Locust's counts and the CSV show it (the default bound is rate x timeout: past it, requests
-  would be timing out anyway).
+  would be timing out anyway). ``--stampede-open-connections`` gives a lane fewer connections
+  than its bound: an arrival then waits for a free one. Every arrival's scheduled start goes
+  into its request's context, so ``requests.csv`` has the latency from the schedule
+  (``user_latency_ms``) beside the service time from the actual send (``latency_ms``):
+  wrk2's correction for coordinated omission (docs/loadtests.md).
 """
 
 from __future__ import annotations
@@ -30,12 +34,12 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
 import gevent
+from gevent.lock import BoundedSemaphore
 from gevent.pool import Group
 from locust import FastHttpUser
 from locust.contrib.fasthttp import LocustBadStatusCode
@@ -51,7 +55,7 @@ from loadtests.profile import (
     case_picker,
     load_case_set,
 )
-from loadtests.recorder import CONTEXT_KEY
+from loadtests.recorder import CONTEXT_KEY, SCHEDULED_KEY
 from loadtests.select import load_profile
 from loadtests.settings import LoadSettings
 from loadtests.shape_math import next_gap
@@ -89,6 +93,40 @@ def describe_error(exc: BaseException | None, timeout_s: float) -> str:
     return text
 
 
+class ResponseHeaders(Mapping[str, str]):
+    """A response's headers as :class:`Reply` wants them, read on demand (per-request path).
+
+    The same mapping as ``{name.lower(): value}`` over every header line (a repeated field:
+    its last line), without building it: a judge usually reads one or two headers.
+    """
+
+    __slots__ = ("_all", "_headers")
+
+    def __init__(self, headers: Any) -> None:
+        self._headers = headers  # geventhttpclient Headers: case-insensitive, lower-case keys
+        self._all: dict[str, str] | None = None
+
+    def __getitem__(self, name: str) -> str:
+        if name != name.lower():  # the keys are lower-case names, as in a plain dict of them
+            raise KeyError(name)
+        value = self._headers[name]
+        return str(value[-1] if isinstance(value, list) else value)
+
+    def _full(self) -> dict[str, str]:
+        if self._all is None:
+            self._all = {str(k).lower(): str(v) for k, v in self._headers.items()}
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def __repr__(self) -> str:
+        return repr(self._full())
+
+
 def reply_from(response: Any, timeout_s: float) -> Reply:
     """A :class:`Reply` from a FastHttpUser response (catch_response mode)."""
     status = int(getattr(response, "status_code", 0) or 0)
@@ -97,8 +135,25 @@ def reply_from(response: Any, timeout_s: float) -> Reply:
         return Reply(0, error=describe_error(exc or getattr(response, "error", None), timeout_s))
     if exc is not None and not isinstance(exc, LocustBadStatusCode):
         return Reply(status, error=describe_error(exc, timeout_s))  # e.g. body cut off
-    headers = {str(k).lower(): str(v) for k, v in (response.headers or {}).items()}
-    return Reply(status, bytes(response.content or b""), headers)
+    headers = response.headers
+    return Reply(
+        status,
+        bytes(response.content or b""),
+        ResponseHeaders(headers) if headers is not None else {},
+    )
+
+
+#: Idempotency keys: random per process, then counted: unique without a syscall per request.
+_KEY_PREFIX = uuid.uuid4().hex[:16]
+_key_numbers = itertools.count()
+
+
+def idempotency_key() -> str:
+    """A key unique to this request: 32 hex digits, 64 random bits per process + a counter.
+
+    Not seeded: a key repeated by a later run against the same stack would replay its answers.
+    """
+    return f"{_KEY_PREFIX}{next(_key_numbers):016x}"
 
 
 class AgentUser(FastHttpUser):
@@ -115,7 +170,7 @@ class AgentUser(FastHttpUser):
         self.network_timeout = self.connection_timeout = self.settings.timeout_s
         self.open_model = self.settings.shape == "open"
         if self.open_model:
-            self.concurrency = self.settings.lane_bound
+            self.concurrency = self.settings.lane_connections
         super().__init__(environment)
         self.profile = _profile(self.settings.profile)
         self.cases: tuple[Case, ...] = _cases(self.settings.cases)
@@ -128,6 +183,9 @@ class AgentUser(FastHttpUser):
         )
         self.recent_ids: deque[str] = deque(maxlen=self.recent_ids_kept)
         self._in_flight = Group()
+        self._connections = BoundedSemaphore(max(1, self.settings.lane_connections))
+        #: open model: the scheduled start (epoch s) of the arrival each greenlet runs
+        self._scheduled: dict[Any, float] = {}
         self._arrival_tasks: list[Any] = list(self.tasks)
         if self.open_model:
             self.tasks = [AgentUser._open_arrivals]
@@ -146,7 +204,7 @@ class AgentUser(FastHttpUser):
         """
         case, attempt = self.trials.next()
         # unique, not seeded: a key repeated by the next run would replay its stored answers
-        spec = self.profile.build(case, uuid.uuid4().hex)
+        spec = self.profile.build(case, idempotency_key())
         verdict = self.send(spec, lambda reply: self.profile.judge(case, reply), attempt)
         if verdict.investigation_id:
             self.recent_ids.append(verdict.investigation_id)
@@ -171,7 +229,11 @@ class AgentUser(FastHttpUser):
         """Send ``spec``, judge the reply, report it to Locust and hand the verdict on.
 
         ``attempt`` (the trial group's ask) is stamped on the verdict, whatever the judge did.
+        In the open model the first request of an arrival carries the arrival's scheduled start
+        in the request context (:data:`~loadtests.recorder.SCHEDULED_KEY`); Locust's own start
+        time is the actual send.
         """
+        scheduled = self._scheduled.pop(gevent.getcurrent(), None) if self._scheduled else None
         with self.client.request(
             spec.method,
             spec.path,
@@ -186,8 +248,11 @@ class AgentUser(FastHttpUser):
                 logger.exception("profile %s failed to judge a reply", self.profile.name)
                 verdict = Verdict(Outcome.ERROR, f"profile failed to judge: {exc!r}", 0)
             if attempt is not None:
-                verdict = replace(verdict, attempt=attempt)
-            response.request_meta["context"][CONTEXT_KEY] = verdict
+                verdict = verdict.with_attempt(attempt)
+            context = response.request_meta["context"]
+            context[CONTEXT_KEY] = verdict
+            if scheduled is not None:
+                context[SCHEDULED_KEY] = scheduled
             if verdict.failed:
                 response.failure(verdict.reason or verdict.outcome)
             else:
@@ -204,24 +269,33 @@ class AgentUser(FastHttpUser):
         """
         rate, bound = self.settings.lane_rate, self.settings.lane_bound
         next_at = time.monotonic()
+        epoch_offset = time.time() - next_at  # monotonic -> epoch, fixed for the lane
         while self._state != LOCUST_STATE_STOPPING:
             next_at += next_gap(rate, self.rng, self.settings.arrivals)
             delay = next_at - time.monotonic()
             if delay > 0:
                 gevent.sleep(delay)
+            scheduled = next_at + epoch_offset
             if len(self._in_flight) >= bound:
-                self._record_dropped(bound)
+                self._record_dropped(bound, scheduled)
             else:
-                self._in_flight.spawn(self._one_arrival, self.rng.choice(self._arrival_tasks))
+                task = self.rng.choice(self._arrival_tasks)
+                self._in_flight.spawn(self._one_arrival, task, scheduled)
         self._in_flight.join()
 
-    def _one_arrival(self, task: Any) -> None:
+    def _one_arrival(self, task: Any, scheduled: float) -> None:
+        """Run one arrival's task once a connection of the lane is free (it may wait)."""
+        me = gevent.getcurrent()
         try:
-            task(self)
+            with self._connections:
+                self._scheduled[me] = scheduled
+                task(self)
         except Exception:
             logger.exception("open-model task %s failed", getattr(task, "__name__", task))
+        finally:
+            self._scheduled.pop(me, None)
 
-    def _record_dropped(self, bound: int) -> None:
+    def _record_dropped(self, bound: int, scheduled: float) -> None:
         spec = self.profile.build(self.pick_case(), "dropped")
         reason = f"dropped: {bound} requests already in flight in this lane"
         self.environment.events.request.fire(
@@ -230,7 +304,7 @@ class AgentUser(FastHttpUser):
             response_time=0.0,
             response_length=0,
             response=None,
-            context={CONTEXT_KEY: Verdict(Outcome.ERROR, reason, 0)},
+            context={CONTEXT_KEY: Verdict(Outcome.ERROR, reason, 0), SCHEDULED_KEY: scheduled},
             exception=DroppedArrival(reason),
             start_time=time.time(),
             url=spec.path,

@@ -27,8 +27,11 @@ import itertools
 import json
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from stampede.cases import Case, load_cases, reference_cases
 from stampede.contract import FAILED_OUTCOMES as FAILED_OUTCOMES  # re-exported
@@ -61,6 +64,37 @@ class Reply:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+
+def fast_constructor(cls: type) -> Callable[..., Any]:
+    """A keyword-only constructor of frozen dataclass ``cls`` for the per-request path.
+
+    Builds the same instance as ``cls(**values)`` (equal, same hash, defaults and default
+    factories applied) without the generated ``__init__``'s one ``object.__setattr__`` per
+    field: ~1 µs less per object, and a request makes several (bench/README.md,
+    ``locust_overhead.py``). Only for classes without ``__post_init__`` (checked here); an
+    unknown field name raises TypeError, as ``cls`` would.
+    """
+    if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__}: fast_constructor needs a plain frozen dataclass")
+    defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    factories = {f.name: f.default_factory for f in fields(cls) if f.default_factory is not MISSING}
+    names = frozenset(f.name for f in fields(cls))
+    required = names - defaults.keys() - factories.keys()
+
+    def make(**values: Any) -> Any:
+        if not values.keys() <= names or not required <= values.keys():
+            cls(**values)  # raises the dataclass's own TypeError
+        obj: Any = object.__new__(cls)
+        state = obj.__dict__
+        state.update(defaults)
+        state.update(values)
+        for name, factory in factories.items():
+            if name not in values:
+                state[name] = factory()
+        return obj
+
+    return make
 
 
 @dataclass(frozen=True)
@@ -126,6 +160,59 @@ class Verdict:
         """True when Locust should count the request as a failure."""
         return self.outcome in FAILED_OUTCOMES
 
+    def with_attempt(self, attempt: Attempt | None) -> Verdict:
+        """A copy with ``attempt`` set: ``dataclasses.replace`` without its per-field cost.
+
+        On the per-request path (``AgentUser.send``): the fields are copied as they are (the
+        copy differs only in ``attempt``, so nothing a ``__post_init__`` checks can change).
+        """
+        fields = getattr(self, "__dict__", None)
+        if fields is None:  # a subclass with __slots__
+            return replace(self, attempt=attempt)
+        copy = object.__new__(type(self))
+        copy.__dict__.update(fields)
+        copy.__dict__["attempt"] = attempt
+        return copy
+
+
+# Constructors for the objects every request makes (see fast_constructor).
+_new_spec = fast_constructor(RequestSpec)
+_new_answer = fast_constructor(Answer)
+_new_verdict = fast_constructor(Verdict)
+
+
+#: Every digit as "0", so "19 digits in a row" is a substring test (a regex costs ~15 µs here).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float.
+_LONG_NUMBER = b"0" * 19
+
+
+def loads(body: bytes) -> Any:
+    """``json.loads`` of a reply body, fast: orjson first, the standard library when it differs.
+
+    orjson is strict RFC 8259 UTF-8: whatever it rejects (NaN, 1e400, lone surrogates, other
+    encodings, malformed JSON) goes to ``json.loads``, and so does a body with 19 digits in a
+    row (orjson reads an integer outside -2**63..2**64-1 as a float, ``json`` as an int). So the
+    values accepted and the error messages raised are exactly the standard library's (checked
+    in tests/loadtests/test_profile.py).
+    """
+    if _LONG_NUMBER in body.translate(_DIGITS_AS_ZERO):
+        return json.loads(body)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+@lru_cache(maxsize=4096)
+def _text_answer_key(answer: str) -> str:
+    return answer_key(answer)
+
+
+def cached_answer_key(answer: Any) -> str:
+    """:func:`stampede.judges.answer_key`, cached for text answers (root causes repeat)."""
+    return _text_answer_key(answer) if type(answer) is str else answer_key(answer)
+
 
 def _snippet(body: bytes, limit: int = 120) -> str:
     text = body.decode("utf-8", errors="replace").replace("\n", " ").strip()
@@ -188,10 +275,11 @@ class TargetProfile:
 
     def build(self, case: Case, key: str) -> RequestSpec:
         """The request for ``case``; ``key`` is unique per request (an idempotency key)."""
-        return RequestSpec(
-            self.method,
-            self.path,
-            f"{self.method} {self.path}",
+        method, path = self.method, self.path
+        return _new_spec(  # = RequestSpec(...), faster (per request)
+            method=method,
+            path=path,
+            name=f"{method} {path}",
             json=dict(case.input),
             headers={"Idempotency-Key": key},
         )
@@ -216,7 +304,7 @@ class TargetProfile:
         if status not in ("complete", "degraded"):
             raise MalformedAnswer(f"field 'status' is {status!r}, expected complete or degraded")
         replica = data.get("replica") or reply.header(self.replica_header)
-        return Answer(
+        return _new_answer(  # = Answer(...), faster (per request)
             status=status,
             root_cause=_typed(_require(data, "root_cause"), "root_cause", str, nullable=True),
             investigation_id=_typed(_require(data, "investigation_id"), "investigation_id", str),
@@ -231,6 +319,8 @@ class TargetProfile:
 
     def judge_transport(self, reply: Reply) -> Verdict | None:
         """The verdict when the reply is not a 200 answer (error or shed), else None."""
+        if reply.status == 200 and not reply.error and 200 not in self.shed_statuses:
+            return None  # the usual case, first
         replica = reply.header(self.replica_header)
         if reply.status == 0:
             return Verdict(Outcome.ERROR, reply.error or "no response", 0)
@@ -252,7 +342,7 @@ class TargetProfile:
     def parse(self, reply: Reply) -> Any:
         """The JSON body; raises MalformedAnswer."""
         try:
-            return json.loads(reply.body)
+            return loads(reply.body)
         except ValueError as exc:
             raise MalformedAnswer(f"malformed JSON ({exc}): {_snippet(reply.body, 60)!r}") from exc
 
@@ -276,16 +366,16 @@ class TargetProfile:
     def judge_answer(self, case: Case, answer: Answer, status: int = 200) -> Verdict:
         """The outcome rules: a confident claim must match the case's label (the ground truth)."""
         expected = case.expect.label
-        base = Verdict(
-            Outcome.CORRECT,
-            "",
-            status,
+        base = _new_verdict(  # = Verdict(...), faster (per request)
+            outcome=Outcome.CORRECT,
+            reason="",
+            status=status,
             tokens=answer.tokens,
             cost_usd=answer.cost_usd,
             retries=answer.retries,
             replica=answer.replica,
             investigation_id=answer.investigation_id,
-            answer_key=answer_key(answer.root_cause),
+            answer_key=cached_answer_key(answer.root_cause),
         )
         claim = answer.root_cause
         if answer.status == "complete":

@@ -58,6 +58,14 @@ def add_arguments(parser: Any) -> None:
         "dropped and recorded as errors",
     )
     arg(
+        "--stampede-open-connections",
+        env_var="STAMPEDE_OPEN_CONNECTIONS",
+        type=int,
+        default=0,
+        help="Open model: connections in total (0 = the in-flight bound); an arrival waits "
+        "for a free connection, and the wait counts in user_latency_ms, not latency_ms",
+    )
+    arg(
         "--stampede-open-lanes",
         env_var="STAMPEDE_OPEN_LANES",
         type=int,
@@ -165,6 +173,7 @@ class LoadSettings:
     arrival_rate: float = 0.0
     arrivals: str = "poisson"
     max_in_flight: int = 0
+    connections: int = 0
     lanes: int = 1
     profile: str = "reference"
     cases: str = ""
@@ -191,6 +200,8 @@ class LoadSettings:
             raise ValueError(f"--stampede-repeat must be 1..{MAX_REPEAT}, got {self.repeat}")
         if self.max_in_flight < 0 or self.lanes < 1:
             raise ValueError("--stampede-max-in-flight must be >= 0 and lanes >= 1")
+        if self.connections < 0:
+            raise ValueError(f"--stampede-open-connections must be >= 0, got {self.connections}")
 
     @property
     def lane_rate(self) -> float:
@@ -202,6 +213,13 @@ class LoadSettings:
         """In-flight bound of one lane."""
         total = self.max_in_flight or default_in_flight_bound(self.arrival_rate, self.timeout_s)
         return max(1, math.ceil(total / self.lanes))
+
+    @property
+    def lane_connections(self) -> int:
+        """Connections of one lane: at most its in-flight bound (the default)."""
+        if not self.connections:
+            return self.lane_bound
+        return min(self.lane_bound, max(1, math.ceil(self.connections / self.lanes)))
 
     @classmethod
     def from_options(cls, options: Any) -> LoadSettings:
@@ -241,6 +259,7 @@ class LoadSettings:
             arrival_rate=float(_opt(options, "stampede_arrival_rate", 0.0)),
             arrivals=_opt(options, "stampede_arrivals", "poisson"),
             max_in_flight=int(_opt(options, "stampede_max_in_flight", 0)),
+            connections=int(_opt(options, "stampede_open_connections", 0)),
             lanes=lanes,
             profile=_opt(options, "stampede_profile", "reference"),
             cases=_opt(options, "stampede_cases", ""),

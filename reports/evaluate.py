@@ -8,12 +8,13 @@ A missing value with ``missing: fail`` (the default) is a ``FAIL``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from reports.catalogue import ALL, NEEDS_FAULT, SLIS
 from reports.slis import Summary, Value
-from reports.slo import Objective, Slo
+from reports.slo import Objective, Slo, require_baseline
 
 PASS, FAIL, NA, SKIP = "PASS", "FAIL", "N/A", "SKIP"
 VERDICTS = (PASS, FAIL, NA, SKIP)
@@ -30,14 +31,26 @@ class Case:
     value: Value
     verdict: str
     message: str
+    limit: float | bool | None = None  # the threshold applied (a relative one: derived)
+    baseline: Value = None  # a relative objective: the SLI in the baseline run's same scope
 
     @property
     def scope_label(self) -> str:
         return "run" if self.experiment is None else f"{self.experiment}/{self.phase}"
 
     @property
+    def threshold(self) -> float | bool | None:
+        """The threshold this case was judged against (derived for a relative objective)."""
+        return self.objective.threshold if self.objective.relative is None else self.limit
+
+    @property
     def target(self) -> str:
-        return f"{self.objective.op} {fmt(self.objective.threshold)}"
+        o = self.objective
+        if o.relative is None:
+            return f"{o.op} {fmt(o.threshold)}"
+        if self.limit is None:
+            return f"{o.op} {o.relative_text} of baseline (no baseline value)"
+        return f"{o.op} {fmt(self.limit)} (baseline {fmt(self.baseline)} {o.relative_text})"
 
 
 def fmt(value: Value) -> str:
@@ -77,7 +90,30 @@ def _phases(summary: Summary, experiment: str, objective: Objective) -> list[str
     return [p for p in present if p in allowed] or [ALL]
 
 
-def _case(summary: Summary, o: Objective, experiment: str | None, phase: str | None) -> Case:
+def _limit(
+    baseline: Summary | None, o: Objective, experiment: str | None, phase: str | None
+) -> tuple[float | bool | None, Value, str]:
+    """``(threshold, baseline value, why missing)``: derived from the baseline when relative."""
+    if o.relative is None:
+        return o.threshold, None, ""
+    label = "run" if experiment is None else f"{experiment}/{phase}"
+    scope = baseline.scope(experiment, phase) if baseline is not None else None
+    if scope is None:
+        return None, None, f"the baseline run has no scope {label}"
+    base = scope.values.get(o.sli)
+    if base is None or isinstance(base, bool):
+        why = scope.reasons.get(o.sli) or scope.unmeasured.get(o.sli) or "null"
+        return None, None, f"{o.sli} missing in {label} of the baseline run: {why}"
+    return float(base) * (1.0 + o.relative), base, ""
+
+
+def _case(
+    summary: Summary,
+    o: Objective,
+    experiment: str | None,
+    phase: str | None,
+    baseline: Summary | None = None,
+) -> Case:
     scope = summary.scope(experiment, phase)
     label = "run" if experiment is None else f"{experiment}/{phase}"
     phases = summary.experiments[experiment].phases if experiment is not None else None
@@ -94,25 +130,33 @@ def _case(summary: Summary, o: Objective, experiment: str | None, phase: str | N
     unmeasured = scope.unmeasured.get(o.sli) if scope is not None and value is None else None
     if unmeasured:
         return Case(o, experiment, phase, None, NA, f"{o.sli} in {label}: {unmeasured}")
-    target = f"{o.op} {fmt(o.threshold)}"
-    if value is None:
+    limit, base, missing_base = _limit(baseline, o, experiment, phase)
+    judged = Case(o, experiment, phase, value, PASS, "", limit, base)
+    target = judged.target
+    if value is None or limit is None:
         verdict = FAIL if o.missing == "fail" else SKIP
-        message = f"{o.sli} missing in {label}: {reason} (missing: {o.missing})"
-    elif compare(value, o.op, o.threshold):
+        why = f"{o.sli} missing in {label}: {reason}" if value is None else missing_base
+        message = f"{why} (missing: {o.missing})"
+    elif compare(value, o.op, limit):
         verdict, message = PASS, f"{o.sli} = {fmt(value)} in {label}, objective {target}"
     else:
         verdict = FAIL
         message = f"{o.sli} = {fmt(value)} in {label}, expected {target}"
-    return Case(o, experiment, phase, value, verdict, message)
+    return dataclasses.replace(judged, verdict=verdict, message=message)
 
 
-def evaluate(summary: Summary, slo: Slo) -> list[Case]:
-    """Expand every objective's scope over this run and judge each concrete scope."""
+def evaluate(summary: Summary, slo: Slo, baseline: Summary | None = None) -> list[Case]:
+    """Expand every objective's scope over this run and judge each concrete scope.
+
+    ``baseline``: the SLIs of a baseline run, required when the file has relative objectives
+    (``threshold: "+10%"``); each is judged against its SLI in the baseline's same scope.
+    """
+    require_baseline(slo, baseline)
     cases: list[Case] = []
     names = list(summary.experiments)
     for o in slo.objectives:
         if o.scope.experiments is None:
-            cases.append(_case(summary, o, None, None))
+            cases.append(_case(summary, o, None, None, baseline))
             continue
         wanted = names if o.scope.experiments == ("*",) else list(o.scope.experiments)
         if not wanted:
@@ -124,7 +168,7 @@ def evaluate(summary: Summary, slo: Slo) -> list[Case]:
                 cases.append(Case(o, experiment, o.scope.phase, None, NA, message))
                 continue
             for phase in _phases(summary, experiment, o):
-                cases.append(_case(summary, o, experiment, phase))
+                cases.append(_case(summary, o, experiment, phase, baseline))
     return cases
 
 

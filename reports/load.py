@@ -14,10 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from reports.errors import ReportsError, obj, require_run_dir, where
+from reports.sidecar import read_sidecar, write_sidecar
+from reports.validate import validate_run
 from stampede.contract import OUTCOMES, REQUEST_COLUMNS, SAMPLE_COLUMNS, TRIAL_COLUMNS
+from stampede.rundir.safe import inside
+from stampede.yamlinput import load_json
 
 # Numeric request columns; only `ts` must be present on every row.
 _REQUEST_NUMERIC = (
@@ -30,6 +37,10 @@ _REQUEST_NUMERIC = (
     "attempt",
     "repeat",
 )
+#: The derived trial-group id column of ``read_requests`` (see ``_with_trial_groups``).
+TRIAL_GROUP = "trial_group"
+# Text columns with few distinct values: read as categoricals (see _in_ts_order).
+_REQUEST_CATEGORIES = ("name", "outcome", "replica", "experiment", "error", "case_id")
 # The pass^k columns (TRIAL_COLUMNS) came later: older run directories lack them and read as if
 # they were empty.
 
@@ -83,12 +94,13 @@ def load(run_dir: Path | str) -> RunFrames:
     experiments = _experiments(run_dir / "run.json", run, requests, started_at)
     journals: dict[str, dict[str, Any] | None] = {}
     for exp in experiments:
-        journal = _read_json(run_dir / exp.journal, required=False)
+        journal = _read_json(inside(run_dir, exp.journal, ReportsError), required=False)
         if journal is not None and not isinstance(journal, dict):
             raise ReportsError(f"{run_dir / exp.journal}: expected a JSON object (a journal)")
         journals[exp.name] = journal
+    validate_run(run_dir, run, (started_at, ended_at), requests, samples, journals)
     known = {e.name for e in experiments}
-    stray = sorted(set(requests["experiment"]) - known - {""})
+    stray = sorted({str(x) for x in requests["experiment"].unique()} - known - {""})
     if stray:
         notes.append(
             f"requests.csv names experiments not in run.json (counted in the run scope only): "
@@ -113,7 +125,8 @@ def _read_json(path: Path, *, required: bool) -> Any:
             raise ReportsError(f"{path}: file not found")
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return load_json(text, str(path), ReportsError, invalid="invalid JSON")
     except json.JSONDecodeError as exc:
         raise ReportsError(
             f"{where(path, exc.lineno)}: invalid JSON: {exc.msg} (column {exc.colno})"
@@ -264,10 +277,86 @@ def _numeric(path: Path, frame: pd.DataFrame, column: str, *, required: bool) ->
     return values
 
 
+def _header(path: Path) -> list[str]:
+    """The CSV's column names (first record); [] for an empty or unreadable file."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def _read_columnar(
+    path: Path,
+    columns: tuple[str, ...],
+    optional: tuple[str, ...],
+    numeric: tuple[str, ...],
+    categories: tuple[str, ...] = (),
+) -> pd.DataFrame | None:
+    """The fast path: Arrow's multithreaded CSV reader with the contract's types.
+
+    Numbers become float64 (an empty cell NaN), text stays text ("" kept). Returns None when
+    the file is not plainly well-formed (a missing column, a cell that is not a number, a torn
+    row, bad UTF-8): the text path (``_read_csv`` + ``_numeric``) then reads it, accepts what
+    it accepts (padded numbers, short rows) and names the file, line and field of what it
+    does not. One format, two readers: the text path is the reference, this one only faster.
+    """
+    header = _header(path)
+    if len(set(header)) != len(header) or any(
+        c not in header for c in columns if c not in optional
+    ):
+        return None
+    present = [c for c in columns if c in header]
+    text = pa.dictionary(pa.int32(), pa.string())
+    types = {
+        c: pa.float64() if c in numeric else text if c in categories else pa.string()
+        for c in present
+    }
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=16 << 20),  # measured: 25% less than 1 MB
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                include_columns=present,
+                strings_can_be_null=False,
+                null_values=[""],
+            ),
+        )
+    except (pa.ArrowInvalid, OSError):
+        return None
+    frame = table.to_pandas()
+    del table
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = math.nan if column in numeric else ""
+    return frame[list(columns)]
+
+
 def read_requests(path: Path) -> pd.DataFrame:
     """``requests.csv`` with numeric columns as floats (NaN when empty) and outcomes checked."""
     if not path.is_file():
         raise ReportsError(f"{path}: file not found (every run directory has requests.csv)")
+    cached = read_sidecar(path)
+    if cached is not None and TRIAL_GROUP in cached.columns:
+        return cached
+    frame = _with_trial_groups(_parse_requests(path))
+    write_sidecar(path, frame)
+    return frame
+
+
+def _parse_requests(path: Path) -> pd.DataFrame:
+    """requests.csv parsed and checked (the columnar reader, else the text reader)."""
+    fast = _read_columnar(
+        path, REQUEST_COLUMNS, TRIAL_COLUMNS, _REQUEST_NUMERIC, _REQUEST_CATEGORIES
+    )
+    if (
+        fast is not None
+        and not bool(fast["ts"].isna().any())
+        and bool(fast["outcome"].isin(OUTCOMES).all())
+    ):
+        _check_attempts(path, fast)
+        return _in_ts_order(fast, _REQUEST_CATEGORIES)
     frame = _read_csv(path, REQUEST_COLUMNS, optional=TRIAL_COLUMNS)
     for column in _REQUEST_NUMERIC:
         frame[column] = _numeric(path, frame, column, required=column == "ts")
@@ -283,6 +372,39 @@ def read_requests(path: Path) -> pd.DataFrame:
     _check_attempts(path, frame)
     for column in ("name", "replica", "experiment", "error", "case_id", "trial", "answer_key"):
         frame[column] = frame[column].astype(str)
+    return _in_ts_order(frame, _REQUEST_CATEGORIES)
+
+
+def _with_trial_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``TRIAL_GROUP``: an int64 id unique to each row's ``(experiment, trial)``, -1 without.
+
+    Derived, not a requests.csv column: pass^k groups rows by it in every scope (33 in an
+    8-experiment run), and hashing 10M trial strings once here instead of once per scope is
+    what keeps it linear at 10M rows.
+    """
+    trial = frame["trial"].astype(str)
+    has = (trial != "").to_numpy()
+    ids = np.full(len(frame), -1, dtype=np.int64)
+    if has.any():
+        exp_codes, exp_uniques = pd.factorize(frame["experiment"][has])
+        trial_codes, _ = pd.factorize(trial[has])
+        ids[has] = trial_codes.astype(np.int64) * max(1, len(exp_uniques)) + exp_codes
+    frame[TRIAL_GROUP] = ids
+    return frame
+
+
+def _in_ts_order(frame: pd.DataFrame, categories: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rows by ``ts`` (stable); the merger already writes that order, so usually no copy.
+
+    ``categories``: text columns of few distinct values (experiment, outcome...) become
+    pandas categoricals, so the per-experiment and per-phase selections compare small integer
+    codes instead of 10M strings; they compare equal to their text all the same.
+    """
+    for column in categories:
+        if not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype("category")
+    if frame["ts"].is_monotonic_increasing:
+        return frame.reset_index(drop=True)
     return frame.sort_values("ts", kind="stable").reset_index(drop=True)
 
 
@@ -307,9 +429,12 @@ def read_samples(path: Path) -> pd.DataFrame:
         for column in ("experiment", "metric", "label"):
             empty[column] = pd.Series(dtype=str)
         return empty[list(SAMPLE_COLUMNS)]
+    fast = _read_columnar(path, SAMPLE_COLUMNS, (), ("ts", "value"))
+    if fast is not None and not bool(fast[["ts", "value"]].isna().any().any()):
+        return _in_ts_order(fast)
     frame = _read_csv(path, SAMPLE_COLUMNS)
     frame["ts"] = _numeric(path, frame, "ts", required=True)
     frame["value"] = _numeric(path, frame, "value", required=True)
     for column in ("experiment", "metric", "label"):
         frame[column] = frame[column].astype(str)
-    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+    return _in_ts_order(frame)

@@ -16,6 +16,20 @@ from reports.catalogue import SliParams
 _EPS = 1e-9
 
 
+def user_latency(rows: pd.DataFrame) -> pd.Series:
+    """The latency each request's user saw (ms): the latency SLIs' column.
+
+    ``user_latency_ms`` (from the arrival's scheduled start: in the open model it includes any
+    wait before the send, wrk2's coordinated-omission correction), else ``latency_ms``: in the
+    closed model the two are equal, and a run directory recorded before the schedule columns
+    is read as closed (docs/contracts.md, requests.csv).
+    """
+    if "user_latency_ms" not in rows.columns:
+        return rows["latency_ms"]
+    user = pd.to_numeric(rows["user_latency_ms"], errors="coerce")
+    return user.fillna(rows["latency_ms"])
+
+
 def counter_increases(samples: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Rows of a cumulative ``metric`` with ``increase`` since the previous sample of its label.
 

@@ -22,12 +22,15 @@ from reports.catalogue import ALL, PHASES, SLIS, SliParams
 from reports.errors import ReportsError
 from reports.evaluate import FAIL, VERDICTS, Case, evaluate, exit_code, fmt
 from reports.figures import BREAKER_TICKS, experiment_timeline, overview
+from reports.firstscreen import RUN, first_screen
 from reports.load import RunFrames, load
 from reports.measures import counter_increases
 from reports.phases import ExperimentPhases
 from reports.serialize import case_to_dict, dumps, run_facts, summary_to_dict
 from reports.slis import ExperimentSummary, ScopeSlis, Summary, Value, summarize
 from reports.slo import load_slo
+from reports.timeseries import bin_width
+from stampede.rundir.safe import write_atomic
 
 TEMPLATES = Path(__file__).parent / "templates"
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -69,6 +72,18 @@ def _time(ts: float | None) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "x"
+
+
+def _fmt(value: Any) -> str:
+    """``evaluate.fmt`` for numbers; text as it is (a gate case may carry a non-numeric value)."""
+    if value is None or isinstance(value, bool | int | float):
+        return fmt(value)
+    return str(value)
+
+
+def _anchor(experiment: str) -> str:
+    """The id of an experiment's section (``run``: the whole-run SLIs)."""
+    return "run-slis" if experiment == RUN else f"exp-{_slug(experiment)}"
 
 
 def _figure_html(fig: go.Figure, div_id: str) -> str:
@@ -201,20 +216,27 @@ def build_report(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["fmt"] = fmt
+    env.filters["fmt"] = _fmt
     increases = counter_increases(frames.samples, "retries_total")
+    total_s = sum(e.phases.end - e.phases.start for e in summary.experiments.values())
+    bin_s = bin_width(total_s)
     experiments = []
     for name, exp in summary.experiments.items():
         phases = exp.phases
         columns = [ALL, *phases.phase_names]
         fig = experiment_timeline(
-            exp, frames.requests, frames.samples, increases, summary.params.goodput_latency_ms
+            exp,
+            frames.requests,
+            frames.samples,
+            increases,
+            summary.params.goodput_latency_ms,
+            bin_s,
         )
         journal = phases.journal
         experiments.append(
             {
                 "name": name,
-                "anchor": f"exp-{_slug(name)}",
+                "anchor": _anchor(name),
                 "start": _time(phases.start),
                 "end": _time(phases.end),
                 "duration": phases.end - phases.start,
@@ -235,6 +257,7 @@ def build_report(
         )
     cases = _violations_first(slo_cases or [])
     counts = {v: sum(c["verdict"] == v for c in cases) for v in VERDICTS}
+    screen = first_screen(slo_cases or [], list(summary.experiments), _anchor)
     template = env.get_template("report.html.j2")
     return template.render(
         facts=run_facts(frames),
@@ -251,6 +274,8 @@ def build_report(
         slo_counts=counts,
         slo_verdict=(FAIL if counts[FAIL] else "PASS") if cases else None,
         slo_source=slo_source,
+        screen=screen,
+        anchors={c: _anchor(c) for c in screen["matrix"]["columns"]},
         plotlyjs=get_plotlyjs(),
         phases=PHASES,
     )
@@ -311,8 +336,8 @@ def write_report(
     try:
         report.parent.mkdir(parents=True, exist_ok=True)
         summary_path.parent.mkdir(parents=True, exist_ok=True)
-        summary_path.write_text(dumps(summary_to_dict(summary, frames)), encoding="utf-8")
-        report.write_text(html, encoding="utf-8")
+        write_atomic(summary_path, dumps(summary_to_dict(summary, frames)))
+        write_atomic(report, html)
     except OSError as exc:
         raise ReportsError(f"{exc.filename or report}: cannot write: {exc.strerror}") from exc
     return report

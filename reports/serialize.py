@@ -11,6 +11,7 @@ from reports.evaluate import FAIL, VERDICTS, Case
 from reports.load import RunFrames
 from reports.phases import ExperimentPhases
 from reports.slis import ScopeSlis, Summary
+from reports.verdicts import Outcome
 
 SCHEMA_VERSION = 1
 
@@ -91,7 +92,10 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         "description": o.description,
         "sli": o.sli,
         "op": o.op,
-        "threshold": o.threshold,
+        "threshold": case.threshold,
+        "relative": o.relative_text or None,
+        "baseline_value": case.baseline,
+        "builtin": o.builtin,
         "missing": o.missing,
         "scope": {"experiment": case.experiment, "phase": case.phase},
         "scope_label": case.scope_label,
@@ -101,8 +105,33 @@ def case_to_dict(case: Case) -> dict[str, Any]:
     }
 
 
+def outcome_to_dict(found: Outcome) -> dict[str, Any]:
+    """One experiment's journal conclusion (gate.json ``experiments``)."""
+    return {
+        "experiment": found.experiment,
+        "outcome": found.outcome,
+        "journal_status": found.status,
+        "deviated": found.deviated,
+        "breaches": [
+            {"when": b.when, "probe": b.probe, "text": b.text, "live": b.live}
+            for b in found.breaches
+        ],
+    }
+
+
+#: gate.json ``verdict`` per exit code (2: no objective of the SLO file applied).
+GATE_VERDICTS = {0: "PASS", 1: FAIL, 2: "EMPTY"}
+
+
 def gate_to_dict(
-    cases: list[Case], summary: Summary, frames: RunFrames, slo_path: str, exit_code: int
+    cases: list[Case],
+    summary: Summary,
+    frames: RunFrames,
+    slo_path: str,
+    exit_code: int,
+    *,
+    found: list[Outcome] | None = None,
+    baseline_dir: str | None = None,
 ) -> dict[str, Any]:
     """``gate.json``: the verdict of every objective in every concrete scope."""
     return {
@@ -110,11 +139,13 @@ def gate_to_dict(
         "run_id": run_facts(frames)["run_id"],
         "run_dir": str(frames.run_dir),
         "slo_file": slo_path,
+        "baseline_run_dir": baseline_dir,
         "params": dataclasses.asdict(summary.params),
-        "verdict": FAIL if exit_code else "PASS",
+        "verdict": GATE_VERDICTS[exit_code],
         "exit_code": exit_code,
         "counts": {v: sum(c.verdict == v for c in cases) for v in VERDICTS},
         "cases": [case_to_dict(c) for c in cases],
+        "experiments": [outcome_to_dict(f) for f in found or []],
     }
 
 

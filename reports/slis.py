@@ -20,8 +20,15 @@ import pandas as pd
 from reports.catalogue import ALL, SCOPE_KINDS, SLIS, SliParams
 from reports.coverage import Coverage, Gap, coverage
 from reports.load import RunFrames
-from reports.measures import counter_increases, recovery, scale_out, select_replicas
+from reports.measures import (
+    counter_increases,
+    recovery,
+    scale_out,
+    select_replicas,
+    user_latency,
+)
 from reports.phases import ExperimentPhases, experiment_phases
+from reports.runs import run_cost_amplification, run_slis
 from reports.trials import TrialStats, trial_stats
 from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
 
@@ -124,14 +131,13 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     scope.set("success_ratio", _ratio(successes, n), no_rows)
     for o, c in counts.items():
         scope.set(f"{o}_ratio", _ratio(c, n), no_rows)
-    latency = rows["latency_ms"].dropna()
+    seen = user_latency(rows)  # as the user saw it: from the schedule in the open model
+    latency = seen.dropna()
     for q in (50, 95, 99):
         scope.set(f"latency_p{q}_ms", percentile(latency, q), "no request with a latency")
     zero = "empty phase (zero duration)"
     scope.set("throughput_rps", n / duration if duration > 0 else None, zero)
-    good = int(
-        ((outcome == Outcome.CORRECT) & (rows["latency_ms"] <= params.goodput_latency_ms)).sum()
-    )
+    good = int(((outcome == Outcome.CORRECT) & (seen <= params.goodput_latency_ms)).sum())
     scope.set("goodput_rps", good / duration if duration > 0 else None, zero)
     no_success = no_rows if n == 0 else "no successful request"
     for name, column, den in (
@@ -147,6 +153,7 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     scope.set("trials", trials.trials)
     for name in ("pass_hat_k", "pass_at_k", "consistency"):
         scope.set(name, getattr(trials, name), trials.why)
+    run_slis(scope, rows)  # durable investigations (reports/runs.py)
 
 
 def sample_slis(
@@ -210,6 +217,7 @@ def _experiment(
         scopes[phase] = scope
     record = frames.experiment(phases.name)
     _cost_amplification(scopes, phases)
+    run_cost_amplification(scopes, phases.has_phases)  # reports/runs.py
     if phases.fault_end is not None:
         success = rows["outcome"].isin(SUCCESS_OUTCOMES)
         value, ok = recovery(rows["ts"], success, phases.fault_end, phases.end, params)

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from reports import cli as reports_cli
-from stampede import __version__, cli_detect, cli_kind, cli_proxy, cli_stack, cli_suite
+from stampede import __version__, cli_compare, cli_detect, cli_kind, cli_proxy, cli_stack, cli_suite
 from stampede.errors import StampedeError
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ def _root() -> None:
 
 
 def _register() -> None:
-    for module in (cli_stack, cli_suite, reports_cli, cli_kind, cli_detect, cli_proxy):
+    for module in (cli_stack, cli_suite, reports_cli, cli_kind, cli_detect, cli_proxy, cli_compare):
         module.register(app)
 
 

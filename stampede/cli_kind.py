@@ -40,12 +40,14 @@ def up_command(
 @kind_app.command("deploy")
 def deploy_command(
     name: str = NAME_OPTION,
-    build: bool = typer.Option(True, "--build/--no-build", help="docker build the image first."),
+    build: bool = typer.Option(
+        True, "--build/--no-build", help="docker build the agent and harness images first."
+    ),
     timeout: float = typer.Option(
         kind.ROLLOUT_TIMEOUT_S, "--timeout", help="Seconds to wait for each rollout."
     ),
 ) -> None:
-    """Build and load the image, apply k8s/overlays/kind, wait for every rollout."""
+    """Build and load the agent and harness images, apply k8s/overlays/kind, wait for rollouts."""
     found = kind.deploy(name, build=build, timeout_s=timeout, say=_say)
     typer.echo(f"agent:   {found.agent_url}")
     typer.echo(f"toolbox: {found.toolbox_url}  (fault API token: Secret {kind.TOOLBOX_SECRET})")

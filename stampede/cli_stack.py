@@ -97,8 +97,12 @@ def up(
         str, typer.Option(help="OpenAI-compatible base URL [default: the toolbox's /v1].")
     ] = "",
     graceful_shutdown: Annotated[
-        int, typer.Option(help="Seconds the agent may drain on SIGTERM.")
-    ] = 10,
+        int,
+        typer.Option(
+            help="Seconds the agent may drain on SIGTERM, at least; never below the agent's "
+            "deadline + flush + 2 s."
+        ),
+    ] = 0,
     loop: Annotated[
         str, typer.Option(help="uvicorn event loop: auto, asyncio or uvloop.")
     ] = "auto",

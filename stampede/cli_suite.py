@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from stampede.errors import InputError
+from stampede.rundir import write_atomic
 from stampede.stack import default_state_dir
 from stampede.suite import (
     EXIT_INTERRUPTED,
@@ -19,6 +20,7 @@ from stampede.suite import (
     SuiteOutcome,
     run_suite,
 )
+from stampede.yamlinput import read_json
 
 TargetOpt = Annotated[str, typer.Option("--target", help=f"Where to run: {', '.join(TARGETS)}.")]
 ProfileOpt = Annotated[str, typer.Option("--profile", help="Suite profile (stampede/profiles.py).")]
@@ -208,8 +210,8 @@ def suite(
 def gate_failures(run_dir: Path) -> list[str]:
     """``objective [scope]`` of every FAIL case in ``run_dir/gate.json`` (empty when none)."""
     try:
-        data = json.loads((run_dir / "gate.json").read_text())
-    except (OSError, ValueError):
+        data = read_json(run_dir / "gate.json")
+    except InputError:
         return []
     cases = data.get("cases") if isinstance(data, dict) else None
     failed = []
@@ -311,8 +313,8 @@ def flaky(
         finally:
             summary = flaky_summary(campaign.outcomes, profile, started)
             runs_dir.mkdir(parents=True, exist_ok=True)
-            out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-            out.with_suffix(".md").write_text(flaky_markdown(summary))
+            write_atomic(out.with_suffix(".json"), json.dumps(summary, indent=2) + "\n")
+            write_atomic(out.with_suffix(".md"), flaky_markdown(summary))
     interrupted = any(outcome.interrupted for outcome in campaign.outcomes)
     typer.echo(flaky_markdown(summary))
     typer.echo(f"flaky: wrote {out}.json and {out}.md")

@@ -48,7 +48,27 @@ DEFAULT_TOLERANCES: dict[str, Tolerance] = {
 }
 
 
-def _scopes(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+# Which way is worse, for the HTML diff's "regression" (stampede compare --html): +1 when a
+# larger value is better, -1 when a smaller one is. SLIs not named (counts, durations, replicas)
+# have no better direction: a change is shown, never called a regression.
+BETTER: dict[str, int] = {
+    **dict.fromkeys(
+        ("success_ratio", "correct_ratio", "throughput_rps", "goodput_rps", "pass_hat_k",
+         "pass_at_k", "consistency", "recovered"),
+        1,
+    ),
+    **dict.fromkeys(
+        ("degraded_ratio", "wrong_ratio", "shed_ratio", "error_ratio", "unjudged_ratio",
+         "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "tokens_per_success",
+         "cost_per_success_usd", "cost_amplification", "cost_amplification_vs_baseline_experiment",
+         "retries_per_request", "sampled_retries_per_request", "max_breaker_state",
+         "recovery_time_s", "lost_investigations", "scale_out_time_s"),
+        -1,
+    ),
+}  # fmt: skip
+
+
+def scopes(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """scope label -> slis, for the run and every experiment scope."""
     scopes = summary.get("scopes") or {}
     out: dict[str, dict[str, Any]] = {}
@@ -67,7 +87,7 @@ def compare(
 ) -> dict[str, Any]:
     """Compare two summary.json documents; ``within`` is True when every pair is in tolerance."""
     tols = dict(tolerances or DEFAULT_TOLERANCES)
-    sa, sb = _scopes(a), _scopes(b)
+    sa, sb = scopes(a), scopes(b)
     rows: list[dict[str, Any]] = []
     spread: dict[str, float] = {}
     for label in [s for s in sa if s in sb]:

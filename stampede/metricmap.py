@@ -56,7 +56,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stampede.errors import InputError
-from stampede.yamlinput import child, describe, load_yaml
+from stampede.yamlinput import MAX_CONFIG_CHARS, child, describe, load_yaml, read_text
 
 __all__ = [
     "CANONICAL",
@@ -299,10 +299,7 @@ def profile_metric_map(path: Path) -> MetricMap | None:
 
 
 def _read(path: Path) -> tuple[Any, yaml.Node | None]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MetricMapError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    text = read_text(path, MetricMapError, limit=MAX_CONFIG_CHARS)
     return load_yaml(text, str(path), MetricMapError)
 
 

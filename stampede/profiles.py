@@ -7,6 +7,7 @@ file is an InputError naming it, before anything starts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,19 @@ from typing import Any
 from stampede.errors import InputError
 
 SHAPES = ("steady", "ramp", "spike", "open", "none")  # loadtests' --stampede-shape values
+#: An experiment name: it becomes file and directory names (experiments/<target>/<name>.json,
+#: chaos/<name>/, locust/<name>*), so no '/', no '..', nothing that starts a hidden file.
+EXPERIMENT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def check_experiment_name(name: str) -> str:
+    """``name`` when it is a safe experiment name (:data:`EXPERIMENT_NAME_RE`); else InputError."""
+    if not isinstance(name, str) or not EXPERIMENT_NAME_RE.match(name) or ".." in name:
+        raise InputError(
+            f"experiment {name!r}: an experiment name is 1-64 of a-z, 0-9, '.', '_', '-', "
+            "starting with a letter or digit, without '..' (it names files and directories)"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,8 @@ def select(profile: Profile, only: list[str] | None) -> tuple[ExperimentSpec, ..
     """
     if not only:
         return profile.experiments
+    for name in only:
+        check_experiment_name(name)
     dupes = sorted({n for n in only if only.count(n) > 1})
     if dupes:
         raise InputError(f"--experiments: {', '.join(dupes)} given more than once")
@@ -125,6 +141,8 @@ def resolve_files(
     specs: tuple[ExperimentSpec, ...], experiments_dir: Path, target: str
 ) -> dict[str, Path]:
     """Map each experiment to its file; InputError naming every missing file at once."""
+    for spec in specs:
+        check_experiment_name(spec.name)
     files = {spec.name: spec.file(experiments_dir, target) for spec in specs}
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
@@ -192,6 +210,37 @@ PROFILES["full"] = Profile(
         ExperimentSpec("lying-tool", _SMOKE_LOAD),
         ExperimentSpec("hallucinating-llm", _SMOKE_LOAD),
         ExperimentSpec("overload", _OVERLOAD_LOAD),
+    ),
+)
+
+
+# The whole kind catalogue (issue 12; `stampede suite --target kind --profile kind-full`): the
+# smoke experiments, a rollout, a drain, the HPA under a ramp, and an overload spike long enough
+# for the HPA to react (metrics-server resolution + scale-up: tens of seconds), so slo.yaml's
+# overload-scale-out (scale_out_time_s) has replica samples to judge. Waits on the cluster are
+# longer than locally: chaos_timeout_s covers each experiment's own bounded waits.
+_KIND_RAMP_LOAD = Load(users=48, spawn_rate=8.0, shape="ramp",
+                       options=(("--stampede-ramp-steps", "6"),))  # fmt: skip
+_KIND_OVERLOAD_LOAD = Load(
+    users=8,
+    spawn_rate=40.0,
+    shape="spike",
+    options=(
+        ("--stampede-spike-users", "96"),
+        ("--stampede-spike-at", "8s"),
+        ("--stampede-spike-length", "90s"),
+    ),
+)
+PROFILES["kind-full"] = Profile(
+    name="kind-full",
+    description="every kind experiment: pod kill, tool latency, Redis outage, rolling update, "
+    "node drain, HPA scale-out under a ramp and an overload spike (--target kind)",
+    experiments=(
+        *PROFILES["smoke"].experiments,
+        ExperimentSpec("rolling-update", _SMOKE_LOAD, chaos_timeout_s=300.0),
+        ExperimentSpec("node-drain", _SMOKE_LOAD, chaos_timeout_s=300.0),
+        ExperimentSpec("hpa-scale-out", _KIND_RAMP_LOAD, chaos_timeout_s=300.0),
+        ExperimentSpec("overload", _KIND_OVERLOAD_LOAD, cooldown_s=15.0, chaos_timeout_s=240.0),
     ),
 )
 

@@ -14,7 +14,6 @@ naming the file, the line (JSONL: the line; YAML: the entry's or the field's lin
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 from stampede.cases.jsonpath import JsonPath, PathError
 from stampede.cases.model import Case, Expect
 from stampede.errors import InputError
-from stampede.yamlinput import child, describe, load_yaml
+from stampede.yamlinput import child, describe, load_json, load_yaml
 
 __all__ = ["MAX_CASES", "MAX_FILE_BYTES", "SUFFIXES", "as_entries", "load_cases", "parse_cases"]
 
@@ -164,17 +163,11 @@ def _jsonl_entries(text: str, name: str) -> Iterator[tuple[int, Any, None]]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{name}:{number}: not valid JSON: {exc.msg} (column {exc.colno})"
-            ) from exc
-        yield number, data, None
+        yield number, load_json(raw, name, line=number, limit=MAX_FILE_BYTES), None
 
 
 def _yaml_entries(text: str, name: str) -> list[tuple[int, Any, yaml.Node]]:
-    data, root = load_yaml(text, name)
+    data, root = load_yaml(text, name, limit=MAX_FILE_BYTES)
     if root is None:
         return []
     items: Any = data

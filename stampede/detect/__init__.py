@@ -5,7 +5,8 @@
 experiments, then judges each cell from the run directories (:mod:`stampede.detect.matrix`).
 
 Pure part: :func:`load_result` (run dir -> :class:`RunResult`), :func:`build_matrix`,
-:func:`verdict`, :func:`report`, :func:`to_markdown`, :func:`to_text`. Only
+:func:`verdict`, :func:`report`, :func:`repeated_report` (the K-matrix of ``--repeat K``,
+:mod:`stampede.detect.repeat`), :func:`to_markdown`, :func:`to_html`, :func:`to_text`. Only
 :func:`run_detection` runs suites (:mod:`stampede.detect.run`).
 """
 
@@ -19,7 +20,8 @@ from stampede.detect.matrix import (
     verdict,
     weakness_status,
 )
-from stampede.detect.render import to_markdown, to_text
+from stampede.detect.render import to_html, to_markdown, to_text
+from stampede.detect.repeat import k_cell, repeated_report, repetitions
 from stampede.detect.results import RunResult, live_name, load_result
 from stampede.detect.run import DetectConfig, plan, run_detection
 from stampede.detect.table import (
@@ -40,11 +42,15 @@ __all__ = [
     "build_matrix",
     "expectations_for",
     "judge_cell",
+    "k_cell",
     "live_name",
     "load_result",
     "plan",
+    "repeated_report",
+    "repetitions",
     "report",
     "run_detection",
+    "to_html",
     "to_markdown",
     "to_text",
     "union_experiments",

@@ -5,11 +5,14 @@ Pure reading (gate.json, run.json, the journals) and grouping; no judgement here
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from stampede.errors import InputError
+from stampede.rundir.safe import inside
+from stampede.yamlinput import read_json
 
 
 @dataclass
@@ -48,8 +51,8 @@ def load_result(run_dir: Path, exit_code: int | None = None) -> RunResult:
     result = RunResult(str(run_dir), exit_code)
     gate_path = run_dir / "gate.json"
     try:
-        gate = json.loads(gate_path.read_text())
-    except (OSError, ValueError) as exc:
+        gate = read_json(gate_path)
+    except InputError as exc:
         result.problem = f"{gate_path}: cannot read the gate's verdicts ({exc})"
         gate = {}
     if exit_code == 2 and not result.problem:
@@ -68,16 +71,16 @@ def load_result(run_dir: Path, exit_code: int | None = None) -> RunResult:
         else:
             result.run_failures.append(str(case.get("objective")))
     try:
-        run = json.loads((run_dir / "run.json").read_text())
-    except (OSError, ValueError):
+        run = read_json(run_dir / "run.json")
+    except InputError:
         run = {}
     for exp in run.get("experiments") or []:
         name = exp.get("name")
         result.deviated[name] = bool(exp.get("deviated"))
-        journal_path = run_dir / str(exp.get("journal") or f"chaos/{name}/journal.json")
         try:
-            journal = json.loads(journal_path.read_text())
-        except (OSError, ValueError):
+            journal_path = inside(run_dir, str(exp.get("journal") or f"chaos/{name}/journal.json"))
+            journal = read_json(journal_path)
+        except InputError:
             continue
         result.live_breaches[name] = _live_breaches(journal)
     return result

@@ -89,6 +89,21 @@ EXPECTATIONS: tuple[Expectation, ...] = (
         "the verifier returns the LLM's claim as complete: a lying tool or a hallucinating "
         "reasoner becomes a confident wrong root cause (status 200: only wrong_ratio sees it).",
     ),
+    Expectation(
+        Weakness.NO_CHECKPOINT,
+        ("worker-kill-mid-run",),
+        ("worker-kill-run-cost",),
+        "a run reclaimed from a SIGKILLed worker restarts from scratch: the LLM calls it had "
+        "completed are made and billed again, so the cost per completed run in the fault "
+        "phase rises above the baseline phase's (run_cost_amplification > 1.25).",
+    ),
+    Expectation(
+        Weakness.NO_RECLAIM,
+        ("worker-kill-mid-run",),
+        ("worker-kill-no-lost-runs",),
+        "the runs a SIGKILLed worker held stay pending in the consumer group for ever: the "
+        "asynchronous user's deadline passes without an answer (lost_runs > 0).",
+    ),
 )
 
 

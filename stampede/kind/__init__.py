@@ -29,15 +29,21 @@ from stampede.kind.cluster import (
 )
 from stampede.kind.deploy import (
     agent_weakness,
-    build_image,
     deploy,
     deployment_names,
-    load_image,
     set_agent_weakness,
     wait_for_rollouts,
 )
 from stampede.kind.endpoints import Endpoints, chaos_env, endpoints
 from stampede.kind.heal import heal_cluster
+from stampede.kind.image import (
+    build_image,
+    build_images,
+    deployed_source,
+    image_id,
+    load_image,
+    source_digest,
+)
 from stampede.kind.layout import (
     AGENT,
     AGENT_NODE_PORT,
@@ -46,7 +52,9 @@ from stampede.kind.layout import (
     CORDON_ANNOTATION,
     CREATE_TIMEOUT_S,
     DEPLOYMENTS,
+    HARNESS_IMAGE,
     IMAGE,
+    IMAGES,
     KIND_CONFIG,
     KIND_OVERLAY,
     KUBECTL_TIMEOUT_S,
@@ -79,7 +87,9 @@ __all__ = [
     "CORDON_ANNOTATION",
     "CREATE_TIMEOUT_S",
     "DEPLOYMENTS",
+    "HARNESS_IMAGE",
     "IMAGE",
+    "IMAGES",
     "INSTALL_HINTS",
     "KIND_CONFIG",
     "KIND_OVERLAY",
@@ -97,9 +107,11 @@ __all__ = [
     "Say",
     "agent_weakness",
     "build_image",
+    "build_images",
     "chaos_env",
     "cluster_exists",
     "deploy",
+    "deployed_source",
     "deployment_names",
     "docker_engine_problem",
     "down",
@@ -108,6 +120,7 @@ __all__ = [
     "ensure_namespace",
     "heal_cluster",
     "host_port",
+    "image_id",
     "kube_context",
     "kubectl",
     "load_image",
@@ -120,6 +133,7 @@ __all__ = [
     "require_docker_engine",
     "run",
     "set_agent_weakness",
+    "source_digest",
     "status",
     "up",
     "wait_for_rollouts",

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from stampede.errors import InputError
 from stampede.kind.layout import CLUSTER_NAME, CREATE_TIMEOUT_S, KIND_CONFIG
 from stampede.kind.tools import Say, quiet, require, require_docker_engine, run
+from stampede.yamlinput import MAX_CONFIG_CHARS, load_yaml, read_text
 
 
 def kube_context(name: str = CLUSTER_NAME) -> str:
@@ -19,12 +18,8 @@ def kube_context(name: str = CLUSTER_NAME) -> str:
 
 def load_kind_config(path: Path = KIND_CONFIG) -> dict[str, Any]:
     """The kind cluster config; InputError naming the file when it is missing or malformed."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the kind cluster config: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}") from exc
+    text = read_text(path, limit=MAX_CONFIG_CHARS)
+    data, _ = load_yaml(text, str(path))
     if not isinstance(data, dict) or data.get("kind") != "Cluster":
         raise InputError(f"{path}: not a kind Cluster config (kind: Cluster)")
     return data

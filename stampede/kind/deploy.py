@@ -2,7 +2,8 @@
 
 The steps of ``deploy``, in order::
 
-    deploy   docker build -> kind load docker-image -> Secret -> kubectl apply -k -> rollouts
+    deploy   docker build (agent, harness) -> kind load -> Secret -> kubectl apply -k -> rollouts
+             -> annotate the agent Deployment with the source digest (stampede.kind.image)
 """
 
 from __future__ import annotations
@@ -14,34 +15,20 @@ from pathlib import Path
 from stampede.errors import HarnessError
 from stampede.kind.cluster import kube_context, require_cluster
 from stampede.kind.endpoints import Endpoints, endpoints
+from stampede.kind.image import build_images, load_image, mark_deployed, source_digest
 from stampede.kind.layout import (
     AGENT,
-    BUILD_TIMEOUT_S,
     CLUSTER_NAME,
     DEPLOYMENTS,
-    IMAGE,
+    IMAGES,
     KIND_OVERLAY,
-    LOAD_TIMEOUT_S,
     METRICS_SERVER,
     NAMESPACE,
     REPO_ROOT,
     ROLLOUT_TIMEOUT_S,
 )
 from stampede.kind.secret import ensure_admin_token, ensure_namespace
-from stampede.kind.tools import Say, kubectl, quiet, require, require_docker_engine, run, tail
-
-
-def build_image(tag: str = IMAGE, root: Path = REPO_ROOT) -> None:
-    """``docker build -t <tag>`` from the repository's Dockerfile."""
-    run(
-        ["docker", "build", "--tag", tag, "--file", str(root / "Dockerfile"), str(root)],
-        timeout_s=BUILD_TIMEOUT_S,
-    )
-
-
-def load_image(tag: str = IMAGE, name: str = CLUSTER_NAME) -> None:
-    """``kind load docker-image <tag>``: copy the local image into every node's containerd."""
-    run(["kind", "load", "docker-image", tag, "--name", name], timeout_s=LOAD_TIMEOUT_S)
+from stampede.kind.tools import Say, kubectl, quiet, require, require_docker_engine, tail
 
 
 def deployment_names(context: str, namespace: str = NAMESPACE) -> set[str]:
@@ -100,11 +87,12 @@ def deploy(
     require_docker_engine()
     require_cluster(name)
     context = kube_context(name)
+    digest = source_digest()
     if build:
-        say(f"building image {IMAGE} (docker build)")
-        build_image(IMAGE)
-    say(f"loading image {IMAGE} into kind cluster {name!r}")
-    load_image(IMAGE, name)
+        build_images(digest, say=say)
+    for tag in IMAGES:
+        say(f"loading image {tag} into kind cluster {name!r}")
+        load_image(tag, name, say=say)
     existed = deployment_names(context)
     ensure_namespace(context)
     ensure_admin_token(context)
@@ -120,6 +108,8 @@ def deploy(
     say("waiting for metrics-server and the stampede deployments to roll out")
     wait_for_rollouts(context, METRICS_SERVER[0], [METRICS_SERVER[1]], timeout_s)
     wait_for_rollouts(context, NAMESPACE, DEPLOYMENTS, timeout_s)
+    if build:
+        mark_deployed(context, digest)
     found = endpoints(name)
     say(f"agent at {found.agent_url}, toolbox at {found.toolbox_url}")
     return found

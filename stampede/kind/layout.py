@@ -14,7 +14,13 @@ KIND_OVERLAY = REPO_ROOT / "k8s" / "overlays" / "kind"
 
 CLUSTER_NAME = "stampede"
 NAMESPACE = "stampede"
-IMAGE = "stampede:dev"  # what `kind load docker-image` loads; the kind overlay's image
+# The agent + toolbox image (Dockerfile target `agent`, the kind overlay's), and the harness image
+# (target `harness`: Locust + Chaos Toolkit, the kind-loadgen and kind-chaos overlays').
+IMAGE = "stampede:dev"
+HARNESS_IMAGE = "stampede-harness:dev"
+IMAGES = {IMAGE: "agent", HARNESS_IMAGE: "harness"}  # tag -> Dockerfile target, built and loaded
+SOURCE_LABEL = "dev.stampede.source"  # image label: digest of the sources it was built from
+SOURCE_ANNOTATION = "stampede.dev/source"  # on the agent Deployment: the digest it runs
 AGENT_NODE_PORT = 30800
 TOOLBOX_NODE_PORT = 30810
 TOOLBOX_SECRET = "toolbox-admin"

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stampede.errors import InputError
+from stampede.yamlinput import MAX_CONFIG_CHARS, load_yaml, read_text
 
 LLM = "llm"
 TOOL_PREFIX = "tool:"
@@ -131,12 +131,8 @@ def parse_upstream(value: str) -> tuple[str, str]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    text = read_text(path, ConfigError, limit=MAX_CONFIG_CHARS)
+    data, _ = load_yaml(text, str(path), ConfigError)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -3,7 +3,8 @@
 Pure file work, no processes: the suite calls these to lay out and finish a run directory per
 the contract in docs/contracts.md ("Run directory"). One module per concept: `ids` (run ids,
 layout, provenance), `records` (run.json), `journal`, `merge` (the one requests.csv merger),
-`counts` (Locust's own counts).
+`counts` (Locust's own counts), `safe` (paths kept inside the run directory, the one atomic
+writer of outputs).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from stampede.rundir.records import (
     TargetRecord,
     write_run_json,
 )
+from stampede.rundir.safe import atomic_open, inside, write_atomic
 
 REQUESTS_COLUMNS = REQUEST_COLUMNS
 SAMPLES_COLUMNS = SAMPLE_COLUMNS
@@ -68,10 +70,12 @@ __all__ = [
     "SourceStats",
     "TargetRecord",
     "TornRows",
+    "atomic_open",
     "check_run_id",
     "create_run_dir",
     "ensure_samples_file",
     "git_sha",
+    "inside",
     "live_request_count",
     "locust_request_count",
     "merge_files",
@@ -82,5 +86,6 @@ __all__ = [
     "read_request_file",
     "recorder_files",
     "worker_files",
+    "write_atomic",
     "write_run_json",
 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
+
+from stampede.errors import InputError
+from stampede.yamlinput import MAX_JSON_CHARS, load_json, read_text
 
 
 def locust_request_count(locust_dir: Path, experiment: str) -> int | None:
@@ -16,9 +18,10 @@ def locust_request_count(locust_dir: Path, experiment: str) -> int | None:
     can miss the last second). None when neither is readable (Locust was killed).
     """
     try:
-        entries = json.loads((locust_dir / f"{experiment}.json").read_text())
+        path = locust_dir / f"{experiment}.json"
+        entries = load_json(read_text(path, limit=MAX_JSON_CHARS), str(path))
         return sum(int(entry.get("num_requests", 0)) for entry in entries)
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (InputError, ValueError, TypeError, AttributeError):
         pass
     path = locust_dir / f"{experiment}_stats.csv"
     try:

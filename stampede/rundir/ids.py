@@ -16,6 +16,7 @@ from pathlib import Path
 
 from stampede.contract import SAMPLE_COLUMNS
 from stampede.errors import InputError
+from stampede.rundir.safe import atomic_open
 
 # Packages whose versions go into run.json (distribution names, as pip spells them).
 VERSIONED_PACKAGES = (
@@ -77,7 +78,7 @@ def ensure_samples_file(run_dir: Path) -> Path:
     """``samples.csv`` with its header, created empty if no sampler ever ran."""
     path = run_dir / "samples.csv"
     if not path.exists() or path.stat().st_size == 0:
-        with path.open("w", newline="") as handle:
+        with atomic_open(path, "w", newline="") as handle:
             csv.writer(handle, lineterminator="\n").writerow(SAMPLE_COLUMNS)
     return path
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from stampede.errors import InputError
+from stampede.yamlinput import MAX_JSON_CHARS, load_json, read_text
 
 
 def read_journal_status(journal: Path) -> tuple[str | None, bool | None, list[str]]:
@@ -13,8 +15,8 @@ def read_journal_status(journal: Path) -> tuple[str | None, bool | None, list[st
     ``"status": "completed", "deviated": true``: ``deviated`` is what tells.
     """
     try:
-        data = json.loads(journal.read_text())
-    except (OSError, ValueError):
+        data = load_json(read_text(journal, limit=MAX_JSON_CHARS), str(journal))
+    except InputError:  # unreadable, not JSON, or past the bounds: as if there were none
         return None, None, []
     if not isinstance(data, dict):
         return None, None, []

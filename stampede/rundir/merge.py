@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import glob
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 from stampede.contract import REQUEST_COLUMNS
 from stampede.errors import InputError
+from stampede.rundir.safe import atomic_open
 
 _TS = REQUEST_COLUMNS.index("ts")
 _EXPERIMENT = REQUEST_COLUMNS.index("experiment")
@@ -149,13 +149,10 @@ def merge_files(
         if file_torn is not None:
             torn.append(file_torn)
     rows.sort(key=lambda row: float(row[_TS]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_open(out, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(REQUEST_COLUMNS)
         writer.writerows(rows)
-    os.replace(tmp, out)
     files = tuple(_label(p, relative_to) for p in inputs)
     return MergeResult(rows=len(rows), files=files, torn=tuple(torn))
 

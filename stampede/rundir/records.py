@@ -9,10 +9,11 @@ run.json has always said then (``{}``, ``{"lost_investigations": null}``).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from stampede.rundir.safe import write_atomic
 
 
 @dataclass(frozen=True)
@@ -280,9 +281,5 @@ class RunRecord:
 
 
 def write_run_json(run_dir: Path, record: RunRecord) -> Path:
-    """Write ``run.json`` atomically (a reader never sees half a file)."""
-    path = run_dir / "run.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record.as_dict(), indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    """Write ``run.json`` atomically (a reader never sees half a file; a link is replaced)."""
+    return write_atomic(run_dir / "run.json", json.dumps(record.as_dict(), indent=2) + "\n")

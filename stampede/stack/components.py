@@ -17,6 +17,7 @@ from pathlib import Path
 from stampede import procs
 from stampede.errors import HarnessError
 from stampede.stack.config import StackConfig
+from stampede.stack.shutdown import shutdown_budget
 from stampede.stack.state import (
     MARKER_ENV,
     AgentState,
@@ -42,10 +43,19 @@ def _logs(draft: Draft) -> Path:
 
 
 def start_redis(
-    draft: Draft, port: int, timeout_s: float, executable: str | None = None
+    draft: Draft,
+    port: int,
+    timeout_s: float,
+    executable: str | None = None,
+    password: str | None = None,
 ) -> RedisState:
-    """Start the stack's redis-server on ``port`` and wait until it answers PING."""
+    """Start the stack's redis-server on ``port`` and wait until it answers PING.
+
+    Clients must AUTH with ``password`` (default: a new random one); it is kept in stack.json
+    (mode 0600) and nowhere on a command line.
+    """
     exe = executable or procs.redis_executable()
+    password = password or secrets.token_urlsafe(24)
     proc = procs.start_redis_server(
         port,
         draft.path.parent / "redis",
@@ -53,6 +63,7 @@ def start_redis(
         log=_logs(draft) / "redis.log",
         env={MARKER_ENV: draft.stack_marker()},
         executable=exe,
+        password=password,
     )
     host = procs.LOCALHOST
     return RedisState(
@@ -62,14 +73,17 @@ def start_redis(
         port=port,
         url=f"redis://{host}:{port}/0",
         executable=exe,
+        password=password,
         log=proc.log,
     )
 
 
 def _uvicorn_options(config: StackConfig) -> list[str]:
+    # Longer than the agent's request deadline plus its write-behind flush (stack/shutdown.py).
+    graceful = shutdown_budget(config.env, config.graceful_shutdown_s, lenient=True).graceful_s
     return [
         "--loop", config.loop,
-        "--timeout-graceful-shutdown", str(config.graceful_shutdown_s),
+        "--timeout-graceful-shutdown", str(graceful),
         "--no-access-log",
         "--log-level", "info",
     ]  # fmt: skip
@@ -137,7 +151,7 @@ def agent_env(
     """
     env = {
         "AGENT_TOOLBOX_URL": proxy.url if proxy else toolbox.url,
-        "AGENT_REDIS_URL": redis.url,
+        "AGENT_REDIS_URL": redis.client_url,
         "AGENT_LLM_BASE_URL": f"{proxy.url}/llm" if proxy else llm_url(config, toolbox),
         "AGENT_WEAKNESS": config.weakness or "",
         "AGENT_REPLICA": config.replica,

@@ -46,7 +46,9 @@ class StackConfig:
     replica: str = "local"
     llm_base_url: str = ""
     restart: bool = False
-    graceful_shutdown_s: int = 10
+    #: At least this many seconds of graceful shutdown; never less than the agent needs
+    #: (its request deadline plus its write-behind flush: `stampede.stack.shutdown`).
+    graceful_shutdown_s: int = 0
     ready_timeout_s: float = 90.0
     agent_app: str = AGENT_APP
     loop: str = "auto"

@@ -56,7 +56,7 @@ def component_status(name: str, comp: Component | None) -> dict[str, Any]:
     alive = comp.proc.alive()
     row: dict[str, Any] = {"pid": comp.pid, "port": port, "url": url, "alive": alive}
     if isinstance(comp, RedisState):
-        row["ready"] = alive and procs.redis_ping(comp.host, comp.port)
+        row["ready"] = alive and procs.redis_ping(comp.host, comp.port, password=comp.password)
     elif isinstance(comp, ToolboxState | ProxyState):
         row["ready"] = alive and procs.http_status(f"{comp.url}/healthz") == 200
     elif isinstance(comp, AgentState):

@@ -22,7 +22,7 @@ from stampede.stack.state import (
     state_path,
     write,
 )
-from stampede.stack.stopping import DRAIN_TIMEOUT_S, stop_all
+from stampede.stack.stopping import stop_all
 
 logger = logging.getLogger(__name__)
 
@@ -154,12 +154,13 @@ def up(config: StackConfig) -> StackState:
         return _start(config, path)
 
 
-def down(state_dir: str | Path | None = None, drain_timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+def down(state_dir: str | Path | None = None, drain_timeout_s: float | None = None) -> None:
     """Stop everything the stack started and remove stack.json; a no-op when nothing runs.
 
     Works after a crash or with a stale state file: dead PIDs are skipped, a PID now used by
     another process (different create_time) is never signalled. The agent gets SIGTERM first and
-    up to ``drain_timeout_s`` to drain before SIGKILL. InputError if stack.json is malformed.
+    up to ``drain_timeout_s`` to drain before SIGKILL (default: its graceful shutdown plus its
+    flush, `stampede.stack.shutdown`). InputError if stack.json is malformed.
     """
     path = state_path(state_dir)
     with locked(path.parent):

@@ -47,7 +47,7 @@ def start_redis(state: StackState, timeout_s: float = 15.0) -> StackState:
         deadline = time.monotonic() + timeout_s
         procs.wait_port_free(old.port, timeout_s, "redis")
         left = max(deadline - time.monotonic(), 1.0)
-        redis = components.start_redis(now, old.port, left, old.executable)
+        redis = components.start_redis(now, old.port, left, old.executable, old.password or None)
         write(now.model_copy(update={"redis": redis}), now.path)
         logger.info("redis restarted: pid %d on %s", redis.pid, redis.url)
         return read_state(now.path)

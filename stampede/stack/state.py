@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -55,12 +56,24 @@ class Component(_Model):
 
 
 class RedisState(Component):
-    """The Redis server of the stack."""
+    """The Redis server of the stack.
+
+    ``password``: its ``requirepass`` (random per stack; empty in state files from before it
+    had one). ``url`` carries no password (it is shown and recorded); `client_url` does.
+    """
 
     host: str = "127.0.0.1"
     port: int
     url: str
     executable: str
+    password: str = Field(default="", repr=False)
+
+    @property
+    def client_url(self) -> str:
+        """``url`` with the password in it, for a client (the agent's ``AGENT_REDIS_URL``)."""
+        if not self.password:
+            return self.url
+        return self.url.replace("redis://", f"redis://:{quote(self.password, safe='')}@", 1)
 
 
 class ToolboxState(Component):

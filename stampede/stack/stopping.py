@@ -9,11 +9,10 @@ import os
 import psutil
 
 from stampede import procs
+from stampede.stack.shutdown import shutdown_budget
 from stampede.stack.state import COMPONENTS, MARKER_ENV, Draft
 
 logger = logging.getLogger(__name__)
-
-DRAIN_TIMEOUT_S = 30.0
 
 
 def _marked_processes(marker: str) -> list[psutil.Process]:
@@ -45,11 +44,20 @@ def _stop_marked(marker: str, timeout_s: float = 5.0) -> int:
     return len(leftovers)
 
 
-def stop_all(draft: Draft, drain_timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+def agent_stop_timeout_s(draft: Draft) -> float:
+    """How long the agent may take after SIGTERM: computed from its recorded environment."""
+    env = draft.agent.env if draft.agent is not None else {}
+    return shutdown_budget(env, lenient=True).stop_s
+
+
+def stop_all(draft: Draft, drain_timeout_s: float | None = None) -> None:
     """Agent first (SIGTERM drains in-flight work), then toolbox, then Redis; then leftovers.
 
-    A recorded process that is gone, or whose PID now belongs to another process, is skipped.
+    The agent gets ``drain_timeout_s`` (default `agent_stop_timeout_s`) before SIGKILL. A
+    recorded process that is gone, or whose PID now belongs to another process, is skipped.
     """
+    if drain_timeout_s is None:
+        drain_timeout_s = agent_stop_timeout_s(draft)
     for name in reversed(COMPONENTS):
         comp = getattr(draft, name)
         if comp is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stampede import procs, rundir
 from stampede.errors import StampedeError
-from stampede.profiles import ExperimentSpec
+from stampede.profiles import ExperimentSpec, check_experiment_name
 from stampede.sampler import Sampler
 from stampede.suite.chaos import interrupt_chaos, start_chaos
 from stampede.suite.config import relative
@@ -46,6 +46,7 @@ class Experiment:
     ) -> None:
         self.ctx = ctx
         self.spec = spec
+        check_experiment_name(spec.name)  # it names chaos/<name>/ and locust/<name>* below
         self.exp_file = exp_file
         self.tag = f"experiment {index}/{total} {spec.name}"
         self.rec = rundir.ExperimentRecord(

@@ -80,7 +80,7 @@ class InvestigationProbe:
             self.sent_at[str(found)] = sent_at
 
     def _loop(self) -> None:
-        with httpx.Client(timeout=12.0) as client:
+        with httpx.Client(timeout=12.0, trust_env=False) as client:
             while not self._stop.is_set() and len(self.ids) < PROBE_MAX_IDS:
                 self._send_one(client)
                 self._stop.wait(PROBE_INTERVAL_S)
@@ -92,7 +92,7 @@ class InvestigationProbe:
         lost: list[str] = []
         unverified = 0
         deadline = time.monotonic() + deadline_s
-        with httpx.Client(timeout=3.0) as client:
+        with httpx.Client(timeout=3.0, trust_env=False) as client:
             for inv_id in self.ids:
                 if time.monotonic() > deadline:
                     unverified += 1
@@ -134,7 +134,9 @@ def prime(agent_url: str, alerts: list[dict[str, Any]], say: Say) -> None:
 
     def post(alert: dict[str, Any]) -> int:
         try:
-            return httpx.post(f"{agent_url}/investigate", json=alert, timeout=15).status_code
+            return httpx.post(
+                f"{agent_url}/investigate", json=alert, timeout=15, trust_env=False
+            ).status_code
         except httpx.HTTPError:
             return 0
 

@@ -21,7 +21,7 @@ from stampede.suite.context import RunContext
 @dataclass(frozen=True)
 class Reporters:
     """``write_report(run_dir, slo) -> path`` and ``run_gate(run_dir, slo) -> result`` (a
-    result has ``exit_code`` and ``table_text``)."""
+    result has ``exit_code`` and ``table_text``, optionally ``problem``: why it is 2)."""
 
     write_report: Callable[[Path, Path | None], Path]
     run_gate: Callable[[Path, Path], Any]
@@ -92,6 +92,9 @@ def report_and_gate(ctx: RunContext, reporters: Reporters) -> SuiteOutcome:
     table = str(result.table_text)
     code = int(result.exit_code)
     print(table, flush=True)
+    problem = str(getattr(result, "problem", "") or "")
+    if problem:  # exit 2 from the gate itself: no objective of the SLO file applied
+        ctx.say(f"gate: {problem}")
     if errors:
         ctx.say("harness problems, exit 2: " + "; ".join(errors))
         code = 2

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from stampede import kind
+from stampede.kind.podmetrics import METRICS_TIMEOUT_S, AgentPods, pods_url
 from stampede.targets._heal import clear_left_faults
 from stampede.targets._reference import reference_alerts
 from stampede.targets.base import (
@@ -16,6 +18,18 @@ from stampede.targets.base import (
     TargetInfo,
     TargetStatus,
 )
+
+
+@dataclass(frozen=True)
+class PodMetricsSource(MetricsSource):
+    """The ``agent`` metrics source on kind: every ready pod, through the API server's proxy."""
+
+    pods: AgentPods | None = None
+
+    def fetch(self, timeout_s: float = METRICS_TIMEOUT_S) -> str:
+        """The merged exposition of every ready agent pod, labelled by pod (``AgentPods``)."""
+        assert self.pods is not None
+        return self.pods.fetch()
 
 
 class KindTarget:
@@ -36,12 +50,18 @@ class KindTarget:
         self.started_by_us = False  # the suite deletes the cluster only if it created it
         self.endpoints: kind.Endpoints | None = None
         self._sampler = kind.ReplicaSampler(self.context, kind.NAMESPACE)
+        self._pods = PodMetricsSource(
+            "agent", pods_url(self.context), pods=AgentPods(self.context, kind.NAMESPACE)
+        )
 
     def up(self, say: Say) -> TargetInfo:
-        """Create the cluster and deploy when missing or not ready; set the agent's weakness."""
+        """Create the cluster and deploy when missing, not ready or running other sources."""
         created = kind.up(self.cluster, say=say)
         self.started_by_us = created
         problem = None if created else kind.ready_problem(kind.status(self.cluster))
+        digest = kind.source_digest()
+        if not created and problem is None and kind.deployed_source(self.context) != digest:
+            problem = f"the agent runs an image built from other sources (now {digest})"
         if created or problem:
             if problem:
                 say(f"kind cluster {self.cluster!r}: {problem}; deploying")
@@ -63,6 +83,9 @@ class KindTarget:
                 "namespace": found.namespace,
                 "toolbox_url": found.toolbox_url,
                 "image": kind.IMAGE,
+                "image_id": kind.image_id(kind.IMAGE),
+                "harness_image_id": kind.image_id(kind.HARNESS_IMAGE),
+                "source_digest": digest,
             },
         )
 
@@ -87,8 +110,8 @@ class KindTarget:
         return kind.chaos_env(self._found())
 
     def metrics_sources(self) -> list[MetricsSource]:
-        """The agent's /metrics through the node port (one pod per scrape)."""
-        return [MetricsSource("agent", f"{self._found().agent_url}/metrics")]
+        """Every agent pod's /metrics through the API server (folded like local workers)."""
+        return [self._pods]
 
     def fetch_metrics(self) -> str:
         """The agent's Prometheus text; raises on failure."""

@@ -20,10 +20,12 @@ import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from target_agent.agent.llm import LLMClient, opening_messages, token_usage
@@ -42,6 +44,13 @@ from target_agent.agent.verifier import Claim, Verdict, parse_claim, verify
 from target_agent.vocabulary import TOOLS
 
 EVIDENCE_FIELDS = ("data", "findings", "observed_at")
+#: The nodes in the order they run (the graph is a line): what a resumed run continues after.
+NODES = ("planner", "tools", "reasoner", "verifier")
+
+
+def _merge_tokens(left: dict[str, int] | None, right: dict[str, int] | None) -> dict[str, int]:
+    """Reducer of ``node_tokens``: each node's tokens, the latest write of a node wins."""
+    return {**(left or {}), **(right or {})}
 
 
 class PlannedCall(TypedDict):
@@ -59,6 +68,9 @@ class InvestigationState(TypedDict, total=False):
     errors: dict[str, str]  # tool -> why it gave no evidence
     claim: Claim | None
     verdict: Verdict
+    # Tokens of each completed LLM node, checkpointed with the node's output: a resumed run
+    # bills what it inherits once (target_agent/agent/jobs/).
+    node_tokens: Annotated[dict[str, int], _merge_tokens]
 
 
 @dataclass
@@ -68,6 +80,12 @@ class InvestigationContext:
     deadline: Deadline
     stats: CallStats = field(default_factory=CallStats)
     tokens: int = 0
+
+
+#: The compiled graph with a checkpointer (``InvestigationGraph.durable``).
+DurableGraph = CompiledStateGraph[
+    InvestigationState, InvestigationContext, InvestigationState, InvestigationState
+]
 
 
 @dataclass
@@ -126,7 +144,12 @@ class InvestigationGraph:
         builder.add_edge("tools", "reasoner")
         builder.add_edge("reasoner", "verifier")
         builder.add_edge("verifier", END)
+        self.builder = builder
         self.compiled = builder.compile()
+
+    def durable(self, checkpointer: BaseCheckpointSaver[Any] | None) -> DurableGraph:
+        """The same graph checkpointed after every node (runs keyed by ``thread_id``)."""
+        return self.builder.compile(checkpointer=checkpointer)
 
     async def run(self, alert: dict[str, Any], ctx: InvestigationContext) -> InvestigationState:
         result = await self.compiled.ainvoke({"alert": alert}, context=ctx)
@@ -147,12 +170,17 @@ class InvestigationGraph:
         except DependencyError:
             s.metrics.fallbacks.labels("llm", "playbook").inc()
             return {"plan": _playbook(alert), "planner_message": None}
-        ctx.tokens += token_usage(answer)
+        used = token_usage(answer)
+        ctx.tokens += used
         plan = _plan_from(answer, alert["service"])
         if not plan:
             s.metrics.fallbacks.labels("llm", "playbook").inc()
-            return {"plan": _playbook(alert), "planner_message": None}
-        return {"plan": plan, "planner_message": answer}
+            return {
+                "plan": _playbook(alert),
+                "planner_message": None,
+                "node_tokens": {"planner": used},
+            }
+        return {"plan": plan, "planner_message": answer, "node_tokens": {"planner": used}}
 
     async def tools(
         self, state: InvestigationState, runtime: Runtime[InvestigationContext]
@@ -227,8 +255,9 @@ class InvestigationGraph:
         except DependencyError:
             s.metrics.fallbacks.labels("llm", "degraded").inc()
             return {"claim": None}
-        ctx.tokens += token_usage(answer)
-        return {"claim": parse_claim(answer.content)}
+        used = token_usage(answer)
+        ctx.tokens += used
+        return {"claim": parse_claim(answer.content), "node_tokens": {"reasoner": used}}
 
     async def verifier(
         self, state: InvestigationState, runtime: Runtime[InvestigationContext]

@@ -1,4 +1,12 @@
-"""One investigation end to end: idempotency, the graph, the record, its storage, accounting."""
+"""One investigation end to end: idempotency, the graph, the record, its storage, accounting.
+
+An ``Idempotency-Key`` is claimed with the digest of the request body, as a lock of
+``Settings.idempotency_lock_ttl_s`` (the request deadline plus a margin). The claim ends on every
+exit path: a saved record turns it into the completed result's claim (the record's TTL, so a
+retry is answered with the same investigation); an error or a cancellation releases it (in a
+``finally``, shielded), so a retry may start afresh; a worker that dies holds it until the lock
+expires. The same key with another body is refused (:class:`IdempotencyConflict`, 422).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +25,7 @@ from target_agent.agent.graph import (
 from target_agent.agent.metrics import Metrics
 from target_agent.agent.resilience import Deadline
 from target_agent.agent.settings import Settings
-from target_agent.agent.store import Store, StoreUnavailable
+from target_agent.agent.store import Claim, Store, StoreUnavailable, body_digest
 
 POLL_S = 0.05
 
@@ -30,6 +38,17 @@ class IdempotencyPending(Exception):
             f"investigation {investigation_id} for this Idempotency-Key is in progress"
         )
         self.investigation_id = investigation_id
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was first used with a different request body."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used with a different request body; "
+            "use a new key for a different alert"
+        )
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -51,20 +70,35 @@ class Investigator:
         deadline = Deadline(self.settings.request_deadline_s)
         investigation_id = uuid.uuid4().hex
         if idempotency_key:
-            existing = await self.store.claim(idempotency_key, investigation_id, deadline)
-            if existing is not None and existing != investigation_id:
-                earlier = await self._await_record(existing, deadline)
+            claim = Claim(investigation_id, body_digest(alert))
+            ttl_s = self.settings.idempotency_lock_ttl_s
+            existing = await self.store.claim(idempotency_key, claim, ttl_s, deadline)
+            if existing is not None and existing.investigation_id != investigation_id:
+                if existing.body_digest and existing.body_digest != claim.body_digest:
+                    raise IdempotencyConflict(idempotency_key)
+                earlier = await self._await_record(existing.investigation_id, deadline)
                 if earlier is None:
-                    raise IdempotencyPending(existing)
+                    raise IdempotencyPending(existing.investigation_id)
                 return Outcome(earlier, replayed=True)
-
-        ctx = InvestigationContext(deadline)
+        saved = False
         try:
-            state = await self.graph.run(alert, ctx)
-        except Exception:
-            if idempotency_key:  # let a retry with the same key start afresh
-                await self.store.release(idempotency_key, investigation_id)
-            raise
+            record = await self._run(alert, investigation_id, deadline, idempotency_key)
+            saved = True
+        finally:
+            if idempotency_key and not saved:  # error or cancellation: a retry starts afresh
+                await asyncio.shield(self.store.release(idempotency_key, investigation_id))
+        return Outcome(record, replayed=False)
+
+    async def _run(
+        self,
+        alert: dict[str, Any],
+        investigation_id: str,
+        deadline: Deadline,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Run the graph, build the record, store it (Redis or write-behind) and account it."""
+        ctx = InvestigationContext(deadline)
+        state = await self.graph.run(alert, ctx)
         verdict = state["verdict"]
         cost = round(ctx.tokens / 1000 * self.settings.cost_per_1k_tokens_usd, 8)
         record: dict[str, Any] = {
@@ -85,7 +119,7 @@ class Investigator:
         await self.store.save(record, idempotency_key, fresh_answers(state))
         self.metrics.tokens.inc(ctx.tokens)
         self.metrics.cost.inc(cost)
-        return Outcome(record, replayed=False)
+        return record
 
     async def _await_record(
         self, investigation_id: str, deadline: Deadline

@@ -19,7 +19,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from target_agent.agent.routes import health, investigations
+from faults.bodylimit import BodyLimit
+from target_agent.agent.jobs import Jobs
+from target_agent.agent.routes import durable, health, investigations
 from target_agent.agent.runtime import AgentRuntime
 from target_agent.agent.settings import Settings, get_settings
 
@@ -35,9 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.dependency_overrides[get_settings] = lambda: settings
         runtime = await AgentRuntime.start(resolved)
         app.state.runtime = runtime
+        app.state.jobs = None
         try:
+            if resolved.jobs_enabled:  # durable investigations (routes/durable.py)
+                app.state.jobs = await Jobs.start(runtime)
             yield
         finally:
+            if app.state.jobs is not None:
+                await app.state.jobs.stop()
             await runtime.stop()
 
     app = FastAPI(
@@ -45,8 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Investigates alerts with an LLM and tools; answers honestly when degraded.",
         lifespan=lifespan,
     )
+    app.include_router(durable.router)  # first: its GET /investigations/{id} serves both kinds
     app.include_router(investigations.router)
     app.include_router(health.router)
+    # 413 before any body is parsed (read per request: settings are resolved in the lifespan)
+    app.add_middleware(BodyLimit, max_bytes=lambda: app.state.runtime.settings.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

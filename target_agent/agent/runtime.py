@@ -80,7 +80,8 @@ class AgentRuntime:
 
         tool_policy = settings.policy(f"tool:{TOOLS[0]}")
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        http = httpx.AsyncClient(limits=limits, timeout=tool_policy.timeout_s)
+        # The toolbox is ours (loopback or in-cluster): proxy variables must not reroute it.
+        http = httpx.AsyncClient(limits=limits, timeout=tool_policy.timeout_s, trust_env=False)
         llm_policy = settings.policy("llm")
         chat = build_chat_model(
             settings.llm_base_url,

@@ -7,10 +7,11 @@ effective values (after a weakness is applied) come from :meth:`Settings.policy`
 
 from __future__ import annotations
 
+import math
 import socket
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,8 @@ __all__ = ["NO_TIMEOUT_S", "WEAKNESSES", "DependencyPolicy", "Settings", "Weakne
 
 #: What ``no_timeouts`` turns every timeout into: long enough to look like "none".
 NO_TIMEOUT_S = 300.0
+#: Slack on top of "one request deadline plus the write-behind flush" for a graceful shutdown.
+SHUTDOWN_MARGIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class Settings(BaseSettings):
     write_behind_max: int = 1000
     write_behind_flush_interval_s: float = 0.5
     shutdown_flush_s: float = 5.0
+    # Request bodies over this many bytes are refused with 413 before they are parsed.
+    max_body_bytes: int = 256 * 1024
 
     # Overall request deadline and per-attempt timeouts.
     deadline_s: float = 10.0
@@ -97,7 +102,23 @@ class Settings(BaseSettings):
     record_ttl_s: int = 86_400
     cache_ttl_s: int = 3_600
     idempotency_wait_s: float = 5.0
+    # An Idempotency-Key claim locks the key for the request deadline plus this margin.
+    idempotency_lock_margin_s: float = 5.0
     cost_per_1k_tokens_usd: float = 0.002
+
+    # Durable investigations (POST /investigations, target_agent/agent/jobs/): a Redis Streams
+    # queue with a consumer group, reclaimed after the visibility timeout, and LangGraph
+    # checkpoints shared by every worker ("sqlite": one WAL file; "postgres": a server).
+    jobs_enabled: bool = True
+    job_stream: str = "stampede:jobs"
+    job_visibility_timeout_s: float = 5.0
+    job_max_attempts: int = 3
+    job_concurrency: int = 8
+    job_block_s: float = 1.0
+    job_retry_after_s: int = 1
+    checkpoint_backend: Literal["sqlite", "postgres"] = "sqlite"
+    checkpoint_path: str = ""  # default: <tmp>/stampede-agent/checkpoints.sqlite
+    checkpoint_postgres_dsn: str = ""
 
     @field_validator("weakness")
     @classmethod
@@ -136,6 +157,10 @@ class Settings(BaseSettings):
         "redis_concurrency",
         "record_ttl_s",
         "cache_ttl_s",
+        "max_body_bytes",
+        "job_max_attempts",
+        "job_concurrency",
+        "job_retry_after_s",
     )
     @classmethod
     def _positive_int(cls, value: int) -> int:
@@ -151,6 +176,8 @@ class Settings(BaseSettings):
         "breaker_ttl_s",
         "write_behind_flush_interval_s",
         "retry_budget_burst",
+        "job_visibility_timeout_s",
+        "job_block_s",
     )
     @classmethod
     def _positive_float(cls, value: float) -> float:
@@ -165,6 +192,7 @@ class Settings(BaseSettings):
         "retry_budget_min_per_s",
         "shutdown_flush_s",
         "idempotency_wait_s",
+        "idempotency_lock_margin_s",
         "cost_per_1k_tokens_usd",
         "shed_retry_after_s",
     )
@@ -185,6 +213,10 @@ class Settings(BaseSettings):
     def _coherent(self) -> Self:
         if not self.llm_base_url:
             self.llm_base_url = f"{self.toolbox_url}/v1"
+        if self.checkpoint_backend == "postgres" and not self.checkpoint_postgres_dsn:
+            raise ValueError(
+                "AGENT_CHECKPOINT_BACKEND=postgres needs AGENT_CHECKPOINT_POSTGRES_DSN"
+            )
         for name in ("llm_timeout_s", "tool_timeout_s", "redis_timeout_s"):
             if getattr(self, name) > self.deadline_s:
                 raise ValueError(
@@ -197,6 +229,21 @@ class Settings(BaseSettings):
     def request_deadline_s(self) -> float:
         """The overall deadline of one investigation (``no_timeouts`` makes it 300 s)."""
         return NO_TIMEOUT_S if self.weakness == Weakness.NO_TIMEOUTS else self.deadline_s
+
+    @property
+    def idempotency_lock_ttl_s(self) -> float:
+        """How long a claimed Idempotency-Key stays locked if its worker dies mid-way."""
+        return self.request_deadline_s + self.idempotency_lock_margin_s
+
+    @property
+    def graceful_shutdown_s(self) -> int:
+        """The server's graceful-shutdown timeout this agent needs (uvicorn's, whole seconds).
+
+        Longer than one request deadline (in-flight work drains) plus the write-behind flush,
+        plus `SHUTDOWN_MARGIN_S`. The configured ``deadline_s``: ``no_timeouts`` removes the
+        deadline, and a shutdown cannot wait for ever.
+        """
+        return math.ceil(self.deadline_s + self.shutdown_flush_s + SHUTDOWN_MARGIN_S)
 
     def policy(self, dependency: str) -> DependencyPolicy:
         """The effective policy of ``dependency`` (``llm``, ``redis`` or ``tool:<name>``)."""

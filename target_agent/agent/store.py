@@ -1,14 +1,18 @@
 """Redis-backed records, idempotency keys and the tool result cache, with a write-behind buffer.
 
-Keys: ``investigation:{id}`` (the response record, JSON), ``idem:{key}`` -> id,
-``cache:{tool}:{service}`` (the last good tool answer, JSON). Every Redis call goes through the
-``redis`` :class:`Dependency` (timeout, retries, budget, breaker, limit). When Redis fails:
+Keys: ``investigation:{id}`` (the response record, JSON), ``idem:{key}`` -> the claim
+``"<id> <body digest>"``, ``cache:{tool}:{service}`` (the last good tool answer, JSON). Every
+Redis call goes through the ``redis`` :class:`Dependency` (timeout, retries, budget, breaker,
+limit). When Redis fails:
 
 * a record goes to this worker's :class:`WriteBehindBuffer`; a background task flushes it when
   Redis answers again (and shutdown tries once more, bounded);
 * ``GET /investigations/{id}`` looks in Redis, then in this worker's buffer; when Redis is down
   and the record is not here, the answer is "unavailable" (503), not a false 404;
 * idempotency falls back to a bounded per-worker map (exactly-once across workers needs Redis);
+  a claim in Redis is a *lock* with a short TTL (the request deadline plus a margin), turned
+  into the completed result's claim (record TTL) by ``save`` and deleted by ``release`` on
+  every other exit, so a worker that dies mid-investigation holds a key for seconds, not a day;
 * cache reads and writes are skipped (a cache is an optimisation, never accepted data).
 
 The client is built with an explicit retry policy and socket timeouts: redis-py 8 would
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -45,6 +51,49 @@ log = logging.getLogger(__name__)
 
 FLUSH_BATCH = 100
 LOCAL_KEYS_MAX = 10_000
+
+# The claim of ``idem:{key}`` (ARGV[1] = investigation id) owned by us, or no claim at all:
+# then ARGV[2] (the claim) is set with TTL ARGV[3] ms. Atomic, so a claim that expired and was
+# taken by a retry is never overwritten by the investigation that lost it.
+_SET_IF_OURS = """
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == ARGV[1] or string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ' ' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+# Delete ``idem:{key}`` only while investigation ARGV[1] owns it.
+_DELETE_IF_OURS = """
+local v = redis.call('GET', KEYS[1])
+if v and (v == ARGV[1] or string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ' ') then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def body_digest(alert: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a validated request body (keys sorted, no spaces)."""
+    canonical = json.dumps(alert, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who holds an ``Idempotency-Key``: an investigation and the digest of its request body."""
+
+    investigation_id: str
+    body_digest: str  # "" for a claim written before digests existed
+
+    def value(self) -> str:
+        return f"{self.investigation_id} {self.body_digest}"
+
+    @classmethod
+    def parse(cls, raw: bytes | str) -> Claim:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        investigation_id, _, digest = text.partition(" ")
+        return cls(investigation_id, digest)
 
 
 class StoreUnavailable(Exception):
@@ -80,7 +129,7 @@ class Store:
         self.metrics = metrics
         self.record_ttl_s = record_ttl_s
         self.cache_ttl_s = cache_ttl_s
-        self._local_keys: OrderedDict[str, str] = OrderedDict()
+        self._local_keys: OrderedDict[str, Claim] = OrderedDict()
         self._call_budget_s = dependency.policy.timeout_s * dependency.policy.max_attempts + 0.5
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -103,6 +152,13 @@ class Store:
     def _depth_changed(self) -> None:
         self.metrics.write_behind_depth.set(len(self.buffer))
 
+    def _keep_claim(self, pipe: Any, key: str, investigation_id: str, payload: str) -> None:
+        """Queue on ``pipe``: ``idem:{key}`` -> the completed claim, for the record's TTL."""
+        digest = body_digest(dict(json.loads(payload)).get("alert") or {})
+        value = Claim(investigation_id, digest).value()
+        ttl_ms = self.record_ttl_s * 1000
+        pipe.eval(_SET_IF_OURS, 1, f"idem:{key}", investigation_id, value, ttl_ms)
+
     # -- records -------------------------------------------------------------------------------
 
     async def save(
@@ -119,8 +175,8 @@ class Store:
         async def write() -> None:
             pipe = self.client.pipeline(transaction=False)
             pipe.set(f"investigation:{investigation_id}", payload, ex=self.record_ttl_s)
-            if idempotency_key:
-                pipe.set(f"idem:{idempotency_key}", investigation_id, nx=True, ex=self.record_ttl_s)
+            if idempotency_key:  # the lock becomes the completed result's claim
+                self._keep_claim(pipe, idempotency_key, investigation_id, payload)
             for (tool, service), evidence in cache.items():
                 pipe.set(
                     f"cache:{tool}:{service}",
@@ -159,12 +215,17 @@ class Store:
 
     # -- idempotency ---------------------------------------------------------------------------
 
-    async def claim(self, key: str, new_id: str, deadline: Deadline) -> str | None:
-        """Claim ``key`` for ``new_id``; return the id that already owns it, or None if claimed."""
+    async def claim(self, key: str, claim: Claim, ttl_s: float, deadline: Deadline) -> Claim | None:
+        """Lock ``key`` for ``claim`` for ``ttl_s``; the claim that already holds it, or None.
+
+        The lock is short (the request deadline plus a margin): ``save`` turns it into the
+        completed result's claim, ``release`` deletes it, and if the worker dies it expires.
+        """
+        ttl_ms = max(1, int(ttl_s * 1000))
 
         async def set_nx() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
-            pipe.set(f"idem:{key}", new_id, nx=True, ex=self.record_ttl_s)
+            pipe.set(f"idem:{key}", claim.value(), nx=True, px=ttl_ms)
             pipe.get(f"idem:{key}")
             return list(await pipe.execute())
 
@@ -172,30 +233,31 @@ class Store:
             won, current = await self._run(set_nx, deadline, None)
         except DependencyError:
             self.metrics.fallbacks.labels("redis", "local_idempotency").inc()
-            return self._claim_locally(key, new_id)
+            return self._claim_locally(key, claim)
         if won:
             self._local_keys.pop(key, None)
             return None
-        return current.decode() if isinstance(current, bytes) else str(current)
+        if current is None:  # expired between SET and GET: nobody holds it now
+            return await self.claim(key, claim, ttl_s, deadline)
+        return Claim.parse(current)
 
     async def release(self, key: str, investigation_id: str) -> None:
-        """Forget ``key`` if ``investigation_id`` still owns it (best effort)."""
-        if self._local_keys.get(key) == investigation_id:
+        """Forget ``key`` if ``investigation_id`` still holds it (best effort, bounded)."""
+        local = self._local_keys.get(key)
+        if local is not None and local.investigation_id == investigation_id:
             del self._local_keys[key]
 
         async def compare_and_delete() -> None:
-            current = await self.client.get(f"idem:{key}")
-            if current is not None and current.decode() == investigation_id:
-                await self.client.delete(f"idem:{key}")
+            await self.client.eval(_DELETE_IF_OURS, 1, f"idem:{key}", investigation_id)
 
         with contextlib.suppress(DependencyError):
             await self._run(compare_and_delete, None, None)
 
-    def _claim_locally(self, key: str, new_id: str) -> str | None:
+    def _claim_locally(self, key: str, claim: Claim) -> Claim | None:
         existing = self._local_keys.get(key)
         if existing is not None:
             return existing
-        self._local_keys[key] = new_id
+        self._local_keys[key] = claim
         while len(self._local_keys) > LOCAL_KEYS_MAX:
             self._local_keys.popitem(last=False)
         return None
@@ -231,11 +293,8 @@ class Store:
                     ex=self.record_ttl_s,
                 )
                 if pending.idempotency_key:
-                    pipe.set(
-                        f"idem:{pending.idempotency_key}",
-                        pending.investigation_id,
-                        nx=True,
-                        ex=self.record_ttl_s,
+                    self._keep_claim(
+                        pipe, pending.idempotency_key, pending.investigation_id, pending.payload
                     )
             await pipe.execute()
 

@@ -21,6 +21,8 @@ class Weakness(StrEnum):
     READINESS_ON_REDIS = "readiness_on_redis"
     NO_GRACEFUL_SHUTDOWN = "no_graceful_shutdown"
     TRUST_TOOLS = "trust_tools"
+    NO_CHECKPOINT = "no_checkpoint"  # a reclaimed job restarts from scratch
+    NO_RECLAIM = "no_reclaim"  # jobs of a dead worker are never reclaimed
 
 
 #: Every weakness's value, in declaration order (the order of the detection matrix).

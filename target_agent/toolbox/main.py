@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from faults.api import validation_error
+from faults.bodylimit import BodyLimit
 from target_agent.toolbox.deps import Toolbox
 from target_agent.toolbox.routes import faults, health, llm, tools
 from target_agent.toolbox.settings import Settings, get_settings
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     for module in (health, llm, tools, faults):
         app.include_router(module.router)
+    # 413 before any body is parsed (read per request: settings are resolved in the lifespan)
+    app.add_middleware(BodyLimit, max_bytes=lambda: app.state.toolbox.settings.max_body_bytes)
     return app
 
 

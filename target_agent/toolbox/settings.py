@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     seed: int = 0
     max_fault_ttl_s: float = Field(default=900.0)
     model: str = "stampede-sim"
+    # Request bodies over this many bytes are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
 
     @field_validator("admin_token")
     @classmethod

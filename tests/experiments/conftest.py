@@ -138,6 +138,7 @@ def active_faults(state_file: Path) -> dict[str, Any]:
         f"{state['toolbox']['url']}/faults",
         headers={"Authorization": f"Bearer {state['admin_token']}"},
         timeout=5,
+        trust_env=False,
     )
     response.raise_for_status()
     faults: dict[str, Any] = response.json()["faults"]

@@ -67,7 +67,7 @@ def investigate(state_file: Path) -> str:
     """One investigation accepted by the agent: its id."""
     agent = state_of(state_file)["agent"]["url"]
     alert = catalogue()[0].alert()
-    response = httpx.post(f"{agent}/investigate", json=alert, timeout=15)
+    response = httpx.post(f"{agent}/investigate", json=alert, timeout=15, trust_env=False)
     assert response.status_code == 200, response.text
     investigation_id: str = response.json()["investigation_id"]
     return investigation_id
@@ -78,7 +78,9 @@ def assert_still_stored(state_file: Path, investigation_id: str) -> None:
     agent = state_of(state_file)["agent"]["url"]
     deadline = time.monotonic() + 10  # the write-behind buffer flushes within a second or so
     while True:
-        response = httpx.get(f"{agent}/investigations/{investigation_id}", timeout=5)
+        response = httpx.get(
+            f"{agent}/investigations/{investigation_id}", timeout=5, trust_env=False
+        )
         if response.status_code == 200 or time.monotonic() > deadline:
             break
         time.sleep(0.25)

@@ -19,6 +19,9 @@ KUSTOMIZATIONS = {
     "base": K8S / "base",
     "kind": K8S / "overlays" / "kind",
     "loadgen": K8S / "loadgen",
+    "kind-loadgen": K8S / "overlays" / "kind-loadgen",
+    "chaos": K8S / "chaos",
+    "kind-chaos": K8S / "overlays" / "kind-chaos",
 }
 EXPERIMENTS = REPO / "experiments" / "kind"
 WORKFLOW = REPO / ".github" / "workflows" / "kind-e2e.yml"

@@ -23,6 +23,8 @@ EXPECTED = {
     "rolling-update.json",
     "hpa-scale-out.json",
     "node-drain.json",
+    "overload.json",
+    "pod-kill-mid-run.json",  # engineer D's (durable investigations)
 }
 
 

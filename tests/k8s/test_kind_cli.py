@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,10 @@ if tool == "docker":
 if tool == "kind":
     if args[:2] == ["get", "clusters"]:
         print(env("FAKE_CLUSTERS", ""))
+    if args[:2] == ["load", "docker-image"] and env("FAKE_LOAD_FAILS"):
+        sys.stderr.write("ERROR: failed to load image: command failed: ctr images import: "
+                         "content digest sha256:0: not found\n")
+        sys.exit(1)
     sys.exit(0)
 if tool == "kubectl":
     rest = args[2:] if args[:1] == ["--context"] else args
@@ -191,6 +196,20 @@ def test_down_deletes_only_the_named_cluster(tmp_path: Path) -> None:
 # deploy
 
 
+def test_kind_load_falls_back_to_an_image_archive(tmp_path: Path) -> None:
+    """`kind load docker-image` fails with Docker's containerd image store (kind issue 3795)."""
+    fake = fakes(tmp_path)
+    proc = fake.stampede("deploy", FAKE_CLUSTERS="stampede", FAKE_LOAD_FAILS="1")
+    assert proc.returncode == 0, proc.stderr
+    argv = fake.argv()
+    for tag in kind.IMAGES:
+        saved = [a for a in argv if a[:2] == ["docker", "save"] and a[-1] == tag]
+        assert len(saved) == 1, argv
+        archive = saved[0][3]
+        assert ["kind", "load", "image-archive", archive, "--name", "stampede"] in argv
+    assert "retrying via docker save" in proc.stdout + proc.stderr
+
+
 def test_deploy_builds_loads_applies_and_waits_in_order(tmp_path: Path) -> None:
     fake = fakes(tmp_path)
     proc = fake.stampede("deploy", FAKE_CLUSTERS="stampede")
@@ -203,20 +222,23 @@ def test_deploy_builds_loads_applies_and_waits_in_order(tmp_path: Path) -> None:
         for a in argv
         if a[:2] != ["docker", "info"] and a[:3] != ["kind", "get", "clusters"]
     ]
-    assert steps[:2] == [
-        ["docker", "build", "--tag"],
+    assert steps[:4] == [
+        ["docker", "build", "--target"],
+        ["docker", "build", "--target"],
+        ["kind", "load", "docker-image"],
         ["kind", "load", "docker-image"],
     ]
-    assert [
-        "docker",
-        "build",
-        "--tag",
-        kind.IMAGE,
-        "--file",
-        str(support.REPO / "Dockerfile"),
-        str(support.REPO),
-    ] in argv
-    assert ["kind", "load", "docker-image", kind.IMAGE, "--name", "stampede"] in argv
+    digest = kind.source_digest()
+    for tag, target in kind.IMAGES.items():
+        assert [
+            "docker", "build", "--target", target, "--tag", tag,
+            "--label", f"dev.stampede.source={digest}",
+            "--file", str(support.REPO / "Dockerfile"), str(support.REPO),
+        ] in argv  # fmt: skip
+        assert ["kind", "load", "docker-image", tag, "--name", "stampede"] in argv
+    # The agent Deployment records the sources it now runs (a reused cluster is checked).
+    annotate = [a for a in argv if "annotate" in a]
+    assert annotate and annotate[-1][-1] == f"stampede.dev/source={digest}"
     kubectl_calls = [a for a in argv if a[0] == "kubectl"]
     assert all(a[1:3] == ["--context", "kind-stampede"] for a in kubectl_calls), kubectl_calls
     assert [
@@ -306,7 +328,7 @@ def test_host_port_of_an_unmapped_node_port_is_an_input_error() -> None:
 def test_a_malformed_kind_config_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "kind.yaml"
     bad.write_text("kind: Cluster\nnodes: [\n")
-    with pytest.raises(InputError, match=f"{bad}: not valid YAML"):
+    with pytest.raises(InputError, match=rf"{re.escape(str(bad))}(:\d+)?: not valid YAML"):
         kind.load_kind_config(bad)
 
 

@@ -91,11 +91,12 @@ def test_kind_cluster_serves_the_agent_through_the_node_port(cluster: kind.Endpo
     import httpx
 
     assert cluster.agent_url == "http://127.0.0.1:18000"
-    assert httpx.get(f"{cluster.agent_url}/readyz", timeout=5).status_code == 200
+    assert httpx.get(f"{cluster.agent_url}/readyz", timeout=5, trust_env=False).status_code == 200
     faults = httpx.get(
         f"{cluster.toolbox_url}/faults",
         headers={"Authorization": f"Bearer {cluster.toolbox_token}"},
         timeout=5,
+        trust_env=False,
     )
     assert faults.status_code == 200, faults.text
     status = _stampede("kind", "status", "--json", timeout=120)

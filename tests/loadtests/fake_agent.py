@@ -3,7 +3,10 @@
 Incident ``n`` of the catalogue gets behaviour ``MODES[n % len(MODES)]`` (or ``FAKE_AGENT_MODE``
 for all); the behaviour is echoed in ``X-Served-By: fake-<mode>`` (and the ``replica`` field),
 so a test can check each recorded row's outcome against :data:`EXPECTED`. ``FAKE_AGENT_DELAY_S``
-delays every answer (timeouts). Run: ``uvicorn tests.loadtests.fake_agent:app``.
+delays every answer (timeouts). ``FAKE_AGENT_STALL_S`` (with ``FAKE_AGENT_STALL_AFTER_S``, default
+3) stalls the whole server once, that many seconds after its first investigation: the event loop
+is blocked (``time.sleep``), so no connection is served meanwhile, as in a long GC pause or a
+blocked worker. Run: ``uvicorn tests.loadtests.fake_agent:app``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -35,6 +39,19 @@ MODES = tuple(EXPECTED)
 app = FastAPI()
 _records: dict[str, dict[str, Any]] = {}
 _ids = itertools.count(1)
+_stall: dict[str, float] = {}  # "first": monotonic time of the first investigation; "done"
+
+
+def _maybe_stall() -> None:
+    """Block the whole server once, FAKE_AGENT_STALL_AFTER_S after the first investigation."""
+    stall_s = float(os.environ.get("FAKE_AGENT_STALL_S", "0"))
+    if not stall_s or "done" in _stall:
+        return
+    now = time.monotonic()
+    first = _stall.setdefault("first", now)
+    if now - first >= float(os.environ.get("FAKE_AGENT_STALL_AFTER_S", "3")):
+        _stall["done"] = now
+        time.sleep(stall_s)  # on purpose: blocks the event loop, every connection waits
 
 
 def _mode(service: str) -> str:
@@ -52,6 +69,7 @@ async def readyz() -> dict[str, str]:
 
 @app.post("/investigate")
 async def investigate(request: Request) -> Response:
+    _maybe_stall()
     delay = float(os.environ.get("FAKE_AGENT_DELAY_S", "0"))
     if delay:
         await asyncio.sleep(delay)

@@ -22,6 +22,9 @@ import pytest
 import yaml
 
 from loadtests.merge import merge_request_files, worker_files
+from reports.catalogue import SliParams
+from reports.load import read_requests
+from reports.slis import ScopeSlis, percentile, request_slis
 from stampede import procs
 from stampede.cases import reference_cases
 from stampede.cases.files import as_entries
@@ -38,6 +41,7 @@ from tests.loadtests.support import (
 
 pytestmark = pytest.mark.timeout(180)
 ALL_OUTCOMES = {"correct", "degraded", "wrong", "shed", "error"}
+STALL_S = 2.0  # the "stall" fake agent blocks for this long, once
 
 
 def _wait_for(path: Path, text: str, timeout_s: float) -> None:
@@ -65,11 +69,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LocustR
     agents = {
         "mixed": spawn_fake_agent(base),
         "half": spawn_fake_agent(base, FAKE_AGENT_DELAY_S="0.5", FAKE_AGENT_MODE="correct"),
-    }
+        "stall": spawn_fake_agent(
+            base, FAKE_AGENT_MODE="correct", FAKE_AGENT_STALL_S=str(STALL_S),
+            FAKE_AGENT_STALL_AFTER_S="3",
+        ),
+    }  # fmt: skip
     try:
         for url, proc in agents.values():
             wait_fake_agent(url, proc)
-        mixed, half = agents["mixed"][0], agents["half"][0]
+        mixed, half, stall = agents["mixed"][0], agents["half"][0], agents["stall"][0]
         cases, bad_cases = _case_files(base)
         closed = f"http://{procs.LOCALHOST}:{procs.free_port()}"
         port = str(procs.free_port())
@@ -85,6 +93,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LocustR
             "open": locust_cmd(base / "open", half, "--stampede-shape", "open",
                                "--stampede-arrival-rate", "20", "--stampede-arrivals", "uniform",
                                "--stampede-max-in-flight", "4", "--stampede-duration", "4s"),
+            # one connection, as wrk2 per connection: arrivals wait for it during the stall
+            "stall": locust_cmd(base / "stall", stall, "--stampede-shape", "open",
+                                "--stampede-arrival-rate", "30", "--stampede-duration", "9s",
+                                "--stampede-open-connections", "1"),
             "bad": locust_cmd(base / "bad", mixed, "-t", "5s", "--stampede-shape", "open"),
             "cases": locust_cmd(base / "cases", mixed, "-u", "2", "-r", "2", "-t", "2s",
                                 "--stampede-cases", str(cases)),
@@ -151,6 +163,18 @@ def test_every_outcome_is_recorded_once_per_locust_request(runs: dict[str, Locus
     with open(run.out / "locust_stats_history.csv", newline="") as handle:
         users = {int(r["User Count"]) for r in csv.DictReader(handle)}
     assert max(users) == 30, users  # the shape, not -u, set the users
+    # the closed model sends a request when it is due: the schedule columns repeat ts, latency
+    assert all(r["scheduled_ts"] == r["ts"] for r in rows), rows[0]
+    assert all(r["user_latency_ms"] == r["latency_ms"] for r in rows), rows[0]
+
+
+def check_schedule(row: dict[str, str]) -> tuple[float, float]:
+    """(service, user-seen) latency of an open-model row, after checking how they relate."""
+    ts, scheduled = float(row["ts"]), float(row["scheduled_ts"])
+    service, user = float(row["latency_ms"]), float(row["user_latency_ms"])
+    assert scheduled <= ts, row
+    assert user == pytest.approx((ts - scheduled) * 1000 + service, abs=0.002), row
+    return service, user
 
 
 def test_connection_errors_are_status_0_errors_and_sigterm_keeps_counts(
@@ -184,11 +208,38 @@ def test_open_model_keeps_its_rate_and_records_dropped_arrivals(
     assert 10 <= sent <= 60, names  # <= 4 investigations in flight for 0.5 s each, + look-ups
     assert dropped >= 30, names
     for row in rows:
+        check_schedule(row)
         if row["name"].endswith("(dropped)"):
             assert (row["outcome"], row["status"]) == ("error", "0")
             assert row["error"].startswith("dropped: 4 requests already in flight")
         else:
             assert row["outcome"] == "correct", row
+
+
+def test_open_model_measures_latency_from_the_schedule_through_a_stall(
+    runs: dict[str, LocustRun],
+) -> None:
+    """30 arrivals/s on one connection, the agent stalls 2 s once (tests/loadtests/fake_agent).
+
+    Arrivals keep coming during the stall and wait for the connection: their user-seen latency
+    (from the schedule) holds the wait, their service time (from the send) does not. Only the
+    one request on the connection when the stall began has a service time that long. The
+    latency SLIs (reports.slis) take the user-seen column.
+    """
+    run = runs["stall"]
+    rows = check_counts(run)
+    assert {r["outcome"] for r in rows} == {"correct"}, Counter(r["outcome"] for r in rows)
+    service, user = zip(*(check_schedule(r) for r in rows), strict=True)
+    stall_ms = STALL_S * 1000
+    assert sum(u >= stall_ms / 2 for u in user) >= 15, sorted(user)[-20:]  # ~30/s wait
+    assert sum(s >= stall_ms / 2 for s in service) <= 1, sorted(service)[-5:]
+    user_p99, service_p99 = percentile(user, 99), percentile(service, 99)
+    assert user_p99 is not None and service_p99 is not None
+    assert user_p99 >= 0.75 * stall_ms, (user_p99, service_p99)
+    assert service_p99 < stall_ms / 2, (user_p99, service_p99)
+    scope = ScopeSlis("stall", "all", 0.0, 1.0)
+    request_slis(scope, read_requests(run.requests_csv), SliParams())
+    assert scope.values["latency_p99_ms"] == pytest.approx(user_p99, abs=0.001)
 
 
 def test_bad_options_exit_2_naming_the_option(runs: dict[str, LocustRun]) -> None:

@@ -33,6 +33,7 @@ def hallucinate(state: StackState, ttl_s: int = 60) -> None:
         json={"hallucinate": True, "ttl_s": ttl_s},
         headers={"Authorization": f"Bearer {state.admin_token}"},
         timeout=5,
+        trust_env=False,
     )
     response.raise_for_status()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,17 @@ from loadtests.examples.diagnosis_profile import PROFILE as DIAGNOSIS
 from loadtests.examples.diagnosis_profile import DiagnosisProfile
 from loadtests.profile import (
     OUTCOMES,
+    Answer,
+    Attempt,
     ProfileError,
     Reply,
+    RequestSpec,
     TargetProfile,
     Verdict,
     case_picker,
+    fast_constructor,
     load_case_set,
+    loads,
 )
 from loadtests.select import load_profile
 from stampede.cases import reference_cases
@@ -269,3 +274,67 @@ def test_the_reference_profile_needs_a_label_on_every_case() -> None:
     unlabelled = replace(CASE, expect=replace(CASE.expect, label=None, regex="x"))
     with pytest.raises(InputError, match=r"case 'INC-001'.*: expect\.label: missing"):
         PROFILE.check_cases([CASE, unlabelled])
+
+
+def test_fast_constructors_build_what_the_dataclasses_build() -> None:
+    """The per-request constructors give equal objects, defaults and factories applied."""
+    ask = Attempt("c", "t", 1, 2)
+    cases: list[tuple[type, dict[str, Any]]] = [
+        (Verdict, {"outcome": Outcome.WRONG, "reason": "r", "status": 200, "tokens": 3,
+                   "answer_key": "k", "attempt": ask}),
+        (Verdict, {"outcome": Outcome.CORRECT}),
+        (Answer, {"status": "complete", "root_cause": "x", "tokens": 1, "cost_usd": 0.5}),
+        (RequestSpec, {"method": "GET", "path": "/p", "name": "GET /p"}),
+        (RequestSpec, {"method": "POST", "path": "/p", "name": "n", "json": {"a": 1},
+                       "headers": {"K": "v"}}),
+    ]  # fmt: skip
+    for cls, values in cases:
+        made, expected = fast_constructor(cls)(**values), cls(**values)
+        assert type(made) is cls and made == expected, cls
+        if cls is not RequestSpec:  # its dicts are unhashable
+            assert hash(made) == hash(expected)
+    make = fast_constructor(RequestSpec)
+    first, second = make(method="GET", path="/", name="n"), make(method="GET", path="/", name="n")
+    assert first.headers == {} and first.headers is not second.headers  # a fresh default
+    with pytest.raises(TypeError):
+        make(method="GET", path="/", name="n", nope=1)
+    with pytest.raises(TypeError):
+        make(method="GET")  # path and name missing
+    with pytest.raises(TypeError, match="plain frozen dataclass"):
+        fast_constructor(ValidatedVerdict)
+
+
+@dataclass(frozen=True)
+class ValidatedVerdict(Verdict):
+    def __post_init__(self) -> None:
+        raise AssertionError("fast_constructor must refuse a class with __post_init__")
+
+
+def test_with_attempt_is_replace() -> None:
+    verdict = Verdict(Outcome.DEGRADED, "degraded: missing x", 200, 1, 0.1, 0, "r", "i", "k")
+    ask = Attempt("c", "t", 2, 3)
+    assert verdict.with_attempt(ask) == replace(verdict, attempt=ask)
+    assert verdict.attempt is None  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": 1.5, "b": [true, null], "c": "\\u00e9"}', b'{"n": NaN}', b"[1e400]",
+     b'{"big": 123456789012345678901234567890}', b"[-9223372036854775809, 18446744073709551616]",
+     b"[18446744073709551615, -9223372036854775808, 1.2345678901234567890123]",
+     b'"\\ud800"', b"\xef\xbb\xbf[1]",
+     '{"s": "t"}'.encode("utf-16")],
+)  # fmt: skip
+def test_loads_is_json_loads(body: bytes) -> None:
+    """orjson first, the standard library for what orjson refuses: json.loads's results."""
+    got, expected = loads(body), json.loads(body)
+    assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"", b'{"a": 1} x', b"\xff"])
+def test_loads_fails_as_json_loads_does(body: bytes) -> None:
+    with pytest.raises(ValueError) as ours:
+        loads(body)
+    with pytest.raises(ValueError) as theirs:
+        json.loads(body)
+    assert str(ours.value) == str(theirs.value)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import csv
+import io
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from loadtests.profile import Attempt, Verdict
 from loadtests.recorder import (
     COLUMNS,
     CONTEXT_KEY,
+    SCHEDULED_KEY,
     RequestRecorder,
     attach,
     build_row,
+    lines,
     worker_path,
 )
 from stampede.contract import Outcome
@@ -48,6 +54,8 @@ def test_verdict_fields_make_the_row() -> None:
         "attempt": "",
         "repeat": "",
         "answer_key": "",
+        "scheduled_ts": "1700000000.500000",  # closed model: due when sent
+        "user_latency_ms": "12.346",
     }
 
 
@@ -65,7 +73,34 @@ def test_an_attempt_fills_the_trial_columns() -> None:
 def test_correct_rows_have_no_error_and_unknowns_are_empty() -> None:
     row = build_row(name="n", start_time=1.0, response_time=1.0,
                     context={CONTEXT_KEY: Verdict(Outcome.CORRECT, "", 200)})  # fmt: skip
-    assert row[4:] == ["correct", "", "", "", "", "", "", "", "", "", "", ""]
+    assert row[4:] == ["correct", "", "", "", "", "", "", "", "", "", "", "", "1.000000", "1.000"]
+
+
+def test_a_scheduled_start_makes_the_user_seen_latency() -> None:
+    """Open model: sent 0.25 s after its schedule, 12 ms of service -> 262 ms as the user saw it."""
+    verdict = Verdict(Outcome.CORRECT, "", 200)
+    context = {CONTEXT_KEY: verdict, SCHEDULED_KEY: 1700000000.25}
+    row = dict(zip(COLUMNS, build_row(name="n", start_time=1700000000.5, response_time=12.0,
+                                      context=context), strict=True))  # fmt: skip
+    got = {c: row[c] for c in ("ts", "latency_ms", "scheduled_ts", "user_latency_ms")}
+    assert got == {"ts": "1700000000.500000", "latency_ms": "12.000",
+                   "scheduled_ts": "1700000000.250000", "user_latency_ms": "262.000"}  # fmt: skip
+    # a schedule after the send (a clock step) is taken as "due when sent", never negative
+    context[SCHEDULED_KEY] = 1700000001.0
+    row = dict(zip(COLUMNS, build_row(name="n", start_time=1700000000.5, response_time=12.0,
+                                      context=context), strict=True))  # fmt: skip
+    assert (row["scheduled_ts"], row["user_latency_ms"]) == ("1700000000.500000", "12.000")
+
+
+CELL = st.text(alphabet=st.sampled_from(list('ab ,"\r\n\té')), max_size=6)
+
+
+@given(st.lists(st.lists(CELL, min_size=1, max_size=18), max_size=5))
+def test_lines_are_what_the_csv_module_writes(rows_: list[list[str]]) -> None:
+    """The recorder's fast CSV writer gives the csv module's bytes, quoting included."""
+    expected = io.StringIO()
+    csv.writer(expected).writerows(rows_)
+    assert lines(rows_) == expected.getvalue()
 
 
 def test_events_without_a_verdict_are_judged_by_the_exception() -> None:

@@ -64,7 +64,7 @@ def test_bad_yaml_exits_2_naming_the_file_and_field(
     config.write_text(text)
     result = run_proxy("--config", str(config))
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"stampede: error: {config}: "), result.stderr
+    assert result.stderr.startswith(f"stampede: error: {config}:"), result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
 
 

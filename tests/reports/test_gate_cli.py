@@ -40,7 +40,8 @@ objectives:
     scope: {experiment: "*"}
     missing: skip
 """
-# Cases: no-wrong x 3 phases, fault-errors, kill-recovers x 2 (one N/A), lost (SKIP) = 7
+# Cases: no-wrong x 3 phases, fault-errors, kill-recovers x 2 (one N/A), lost (SKIP), and the
+# built-in experiment-verdict [kill/all] = 8
 
 
 def _run(tmp_path: Path, fault_errors: int) -> Path:
@@ -88,15 +89,15 @@ def test_gate_passes_and_writes_junit_summary_and_gate_json(
     run = _run(tmp_path, fault_errors=1)
     code, out, _ = cli(["gate", str(run), "--slo", str(slo_file)], monkeypatch, capsys)
     assert code == 0
-    assert "gate: PASS (5 PASS, 0 FAIL, 1 N/A, 1 SKIP)" in out
+    assert "gate: PASS (6 PASS, 0 FAIL, 1 N/A, 1 SKIP)" in out
     rows = [line.split() for line in out.splitlines()]
     assert ["kill-recovers", "rolling-restart/all", "null", "<", "10", "N/A"] in rows
 
     suite = ET.parse(run / "junit.xml").getroot().find("testsuite")
     assert suite is not None
     cases = suite.findall("testcase")
-    assert len(cases) == 7
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("7", "0", "2")
+    assert len(cases) == 8
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("8", "0", "2")
     skipped = [c for c in cases if c.find("skipped") is not None]
     assert {c.get("name") for c in skipped} == {
         "kill-recovers [rolling-restart/all]",
@@ -170,8 +171,9 @@ def test_run_gate_api(tmp_path: Path, slo_file: Path) -> None:
         "PASS",
         "N/A",
         "SKIP",
+        "PASS",
     ]
-    assert result.table_text.splitlines()[-1] == "gate: FAIL (4 PASS, 1 FAIL, 1 N/A, 1 SKIP)"
+    assert result.table_text.splitlines()[-1] == "gate: FAIL (5 PASS, 1 FAIL, 1 N/A, 1 SKIP)"
     assert result.paths == {}
 
 

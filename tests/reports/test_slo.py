@@ -75,7 +75,8 @@ def _error(text: str) -> str:
         ),
         (
             "  - {sli: wrong_ratio, op: '<', threshold: low}\n",
-            "slo.yaml:3: objectives[0].threshold: expected a number, got 'low'",
+            "slo.yaml:3: objectives[0].threshold: expected a number or a percentage of the "
+            "baseline ('+10%'), got 'low'",
         ),
         (
             "  - sli: wrong_ratio\n    op: '<'\n    treshold: 1\n",
@@ -157,7 +158,7 @@ def test_semantic_errors_name_line_and_field(body: str, expected: str) -> None:
         ("objectives: []\n", "slo.yaml:1: objectives: expected a non-empty list of objectives"),
         (
             "objective: []\n",
-            "slo.yaml:1: objective: unknown key (known: version, params, objectives)",
+            "slo.yaml:1: objective: unknown key (known: version, params, objectives, builtin)",
         ),
         (
             "version: 2\nobjectives: []\n",

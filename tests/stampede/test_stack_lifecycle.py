@@ -8,6 +8,7 @@ test also runs alone: it only needs a running stack.
 from __future__ import annotations
 
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +18,10 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+import redis
 
 from stampede import procs, stack
+from stampede.stack.shutdown import shutdown_budget
 from target_agent.toolbox.catalogue import catalogue
 from tests.stampede.helpers import gone, keepalive_p50_ms, snapshot, wait_until
 
@@ -99,9 +102,42 @@ def test_up_reports_every_component_ready(running: stack.StackState) -> None:
     assert agent["workers"]["pids"] == stack.agent_worker_pids(running)
     assert running.agent.env["AGENT_REPLICA"] == "local"
     assert running.agent.env["AGENT_TOOLBOX_URL"] == running.toolbox.url
-    assert running.agent.env["AGENT_REDIS_URL"] == running.redis.url
+    assert running.agent.env["AGENT_REDIS_URL"] == running.redis.client_url
     assert Path(running.agent.env["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
     assert stack.load_state(running.path) == running
+
+
+def test_redis_refuses_clients_without_the_password_kept_in_the_0600_state_file(
+    running: stack.StackState,
+) -> None:
+    """A random password per stack, in stack.json (0600) and a 0600 redis.conf, never in argv."""
+    state, password = running.redis, running.redis.password
+    assert stat.S_IMODE(running.path.stat().st_mode) == 0o600
+    assert len(password) >= 24 and password in running.path.read_text()
+    conf = running.path.parent / "redis" / "redis.conf"
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+    assert password not in state.url and password not in repr(running)
+    assert not any(password in arg for arg in psutil.Process(state.pid).cmdline())
+
+    assert not procs.redis_ping(state.host, state.port)
+    for wrong in (None, "not-the-password"):
+        anonymous = redis.Redis(host=state.host, port=state.port, password=wrong, socket_timeout=2)
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.set("stolen", "1")
+        anonymous.close()
+    client = redis.Redis.from_url(state.client_url, socket_timeout=2)
+    assert client.ping() is True
+    client.close()
+    assert procs.redis_ping(state.host, state.port, password=password)
+
+
+def test_the_agent_drains_longer_than_a_request_deadline_plus_the_flush(
+    running: stack.StackState,
+) -> None:
+    """The uvicorn option the stack passed is the one computed from the agent's settings."""
+    cmdline = psutil.Process(running.agent.pid).cmdline()
+    graceful = int(cmdline[cmdline.index("--timeout-graceful-shutdown") + 1])
+    assert graceful == shutdown_budget(running.agent.env).graceful_s > 10 + 5
 
 
 def test_up_again_keeps_the_running_stack(running: stack.StackState) -> None:
@@ -173,7 +209,7 @@ def test_a_killed_worker_is_replaced_while_requests_keep_succeeding(
 def test_redis_restart_keeps_the_port_and_the_agent_recovers(running: stack.StackState) -> None:
     old = stack.load_state(running.path).redis
     assert stack.stop_redis(running)
-    assert not procs.redis_ping(old.host, old.port)
+    assert not procs.redis_ping(old.host, old.port, password=old.password)
     assert stack.status(running.path.parent)["components"]["redis"]["alive"] is False
     with _client() as client:
         during = _investigate(client, running.agent.url, 1)
@@ -183,7 +219,8 @@ def test_redis_restart_keeps_the_port_and_the_agent_recovers(running: stack.Stac
         assert (new.redis.port, new.redis.url) == (old.port, old.url)
         assert new.redis.pid != old.pid
         assert stack.load_state(running.path).redis == new.redis
-        assert procs.redis_ping(new.redis.host, new.redis.port)
+        assert procs.redis_ping(new.redis.host, new.redis.port, password=old.password)
+        assert new.redis.password == old.password, "the agent's URL keeps working"
         assert stack.start_redis(new) == new, "start_redis is a no-op when Redis runs"
 
         after = _investigate(client, running.agent.url, 2)

@@ -19,13 +19,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
 
+from reports.gate import run_gate
 from stampede import kind, procs, rundir
 from stampede.errors import InputError
 from stampede.suite import InvestigationProbe, Suite, SuiteConfig
+from stampede.suite.reporting import Reporters, report_and_gate
+from tests.reports.rundir import T0, Exp, journal, req, write_run
 from tests.stampede.fakes import FAKES
 from tests.stampede.helpers import wait_until
 
@@ -372,10 +377,47 @@ def test_cli_reports_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None:
 def test_probe_counts_ids_the_agent_no_longer_knows(fakes: Fakes) -> None:
     """The lost-investigation check: a 404 for an id the agent answered 200 is lost."""
     probe = InvestigationProbe(fakes.agent_url, [{"alert_type": "x", "service": "y"}], "t")
-    probe.ids = [httpx.post(f"{fakes.agent_url}/investigate", json={}).json()["investigation_id"]]
+    answer = httpx.post(f"{fakes.agent_url}/investigate", json={}, trust_env=False)
+    probe.ids = [answer.json()["investigation_id"]]
     probe.ids.append("never-stored")
     result = probe.verify().as_dict()
     assert result["lost_investigations"] == 1 and result["sampled"] == 2
     assert [lost["id"] for lost in result["lost"]] == ["never-stored"]
     skipped = InvestigationProbe(fakes.agent_url, [], "t").verify().as_dict()
     assert skipped["lost_investigations"] is None
+
+
+def _gate_through_the_suite(run_dir: Path, slo: Path) -> tuple[int, str, list[str]]:
+    """The suite's report-and-gate step with the real gate (a fake report) on ``run_dir``."""
+    said: list[str] = []
+    ctx = SimpleNamespace(
+        run_dir=run_dir,
+        config=SimpleNamespace(slo=slo, report=True),
+        record=SimpleNamespace(harness_errors=[]),
+        path=lambda p: p,
+        say=said.append,
+    )
+    reporters = Reporters(lambda run, _slo: run / "report.html", run_gate)
+    outcome = report_and_gate(cast(Any, ctx), reporters)
+    return outcome.exit_code, outcome.gate_table or "", said
+
+
+def test_the_suite_exits_2_on_an_empty_gate_and_1_on_a_deviated_experiment(
+    tmp_path: Path,
+) -> None:
+    """Real run directories through the suite's gate step: the gate's new codes reach it."""
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(MINIMAL_SLO.replace("    threshold: 0\n", "    threshold: 0\n    scope: {}\n"))
+    code, _, said = _gate_through_the_suite(write_run(tmp_path / "empty", [], []), slo)
+    assert code == 2
+    assert any(line.startswith(f"gate: no objective of {slo} applied") for line in said), said
+    method = [("inject", T0 + 5, T0 + 6)]
+    deviated = journal(T0, T0 + 20, method, deviated=True, after=False)
+    run = write_run(
+        tmp_path / "deviated",
+        [Exp("exp", T0, T0 + 20, deviated)],
+        [req(T0 + s, experiment="exp") for s in range(20)],
+    )
+    code, table, _ = _gate_through_the_suite(run, slo)
+    assert code == 1
+    assert "experiment-verdict  exp/all" in table and "hypothesis probe not met: exp" in table

@@ -139,22 +139,24 @@ def test_ctrl_c_mid_fault_rolls_back_and_leaves_a_partial_run(
     stack_state = json.loads((state_dir / "stack.json").read_text())
     redis = stack_state["redis"]
     deadline = time.monotonic() + 60
-    while procs.redis_ping(redis["host"], redis["port"]):  # the fault is in place
+    while procs.redis_ping(redis["host"], redis["port"], password=redis.get("password")):
         assert time.monotonic() < deadline, "".join(lines)
         time.sleep(0.2)
     time.sleep(1)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 130, "".join(lines) + out
-    assert procs.redis_ping(redis["host"], redis["port"]), "redis left stopped"
+    assert procs.redis_ping(redis["host"], redis["port"], password=redis.get("password"))
     toolbox = stack_state["toolbox"]["url"]
     faults = httpx.get(
         f"{toolbox}/faults",
         headers={"Authorization": f"Bearer {stack_state['admin_token']}"},
         timeout=5,
+        trust_env=False,
     ).json()
     assert faults["faults"] == {}
-    assert httpx.get(f"{stack_state['agent']['url']}/readyz", timeout=5).status_code == 200
+    ready = httpx.get(f"{stack_state['agent']['url']}/readyz", timeout=5, trust_env=False)
+    assert ready.status_code == 200
     run_dir = tmp_path / "interrupted"
     run = json.loads((run_dir / "run.json").read_text())
     assert run["partial"] is True
@@ -192,5 +194,8 @@ def test_no_breaker_agent_fails_a_tool_latency_fault_latency_objective(
     latency = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
     assert any(c["sli"] in latency for c in failing), out
     for case in failing:
+        if case["objective"] == "experiment-verdict":  # the live p50 probe deviated the journal
+            assert case["scope"] == {"experiment": "tool-latency", "phase": "all"}, case
+            continue
         assert case["sli"] in (*latency, "retries_per_request"), case
         assert case["scope"] == {"experiment": "tool-latency", "phase": "fault"}, case

@@ -140,4 +140,8 @@ def test_url_suite_writes_a_complete_run_and_gates_it(agent: Agent, tmp_path: Pa
     assert (run_dir / "report.html").stat().st_size > 1000
     gate = json.loads((run_dir / "gate.json").read_text())
     verdicts = {case["objective"]: case["verdict"] for case in gate["cases"]}
-    assert verdicts == {"bounded-wrong": "PASS", "no-wrong-answers": "FAIL"}
+    assert verdicts == {
+        "bounded-wrong": "PASS",
+        "no-wrong-answers": "FAIL",
+        "experiment-verdict": "PASS",
+    }

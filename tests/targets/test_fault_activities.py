@@ -315,7 +315,10 @@ def _supports(proxy: Server) -> set[str]:
     """What the findings of one get_logs call through the proxy support (a cause)."""
     incident = catalogue()[0]
     answer = httpx.post(
-        f"{proxy.url}/tools/get_logs", json={"service": incident.service}, timeout=10
+        f"{proxy.url}/tools/get_logs",
+        json={"service": incident.service},
+        timeout=10,
+        trust_env=False,
     )
     assert answer.status_code == 200, answer.text
     return {finding["supports"] for finding in answer.json()["findings"]}

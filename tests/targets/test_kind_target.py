@@ -13,6 +13,7 @@ import pytest
 
 from faults.client import FaultClient
 from stampede import kind
+from stampede.kind.podmetrics import pods_url
 from stampede.targets import KindTarget
 from tests.conftest import Server
 
@@ -40,6 +41,9 @@ class FakeCluster:
             monkeypatch.setattr(kind, name, getattr(self, name))
         monkeypatch.setattr(kind, "endpoints", lambda name=kind.CLUSTER_NAME: self.found)
         monkeypatch.setattr(kind, "heal_cluster", self.heal_cluster)
+        # The deployed agent is this checkout's (no rebuild); the image ID is a stand-in.
+        monkeypatch.setattr(kind, "deployed_source", lambda context: kind.source_digest())
+        monkeypatch.setattr(kind, "image_id", lambda tag: "sha256:fake")
         return self
 
     def up(self, name: str, say: Any) -> bool:
@@ -129,7 +133,7 @@ def test_kind_and_kubectl_mocked_capabilities_fault_endpoints_and_chaos_env(
     assert env["STAMPEDE_FAULT_API_URL"] == env["STAMPEDE_TOOLBOX_URL"] == fault_api.url
     assert env["STAMPEDE_FAULT_API_TOKEN"] == fault_api.admin_token
     assert env["KUBERNETES_CONTEXT"] == "kind-stampede"
-    assert [s.url for s in target.metrics_sources()] == ["http://127.0.0.1:18000/metrics"]
+    assert [s.url for s in target.metrics_sources()] == [pods_url("kind-stampede")]
     assert target.probe_alerts(), "the reference agent's alerts"
 
 

@@ -17,8 +17,10 @@ shell-style patterns. When the experiment's configuration names ``kube_context``
 context must also be that one: a suite aimed at ``kind-stampede`` never runs against another kind
 cluster that happens to be current.
 
-A refusal raises ``InterruptExecution``: Chaos Toolkit stops the run and, under its default
-rollback strategy, skips the rollbacks too (they would touch the same refused cluster).
+A refusal raises ``InterruptExecution``. Raised from a *control* (``guard.py``, which every
+kind experiment declares) it stops the run and the rollbacks; raised from an activity, chaoslib
+turns it into ``ActivityFailed`` and only that activity fails — which is why the guard is a
+control and these checks inside activities are a second line only.
 """
 
 from __future__ import annotations

@@ -34,7 +34,9 @@ def kube_context_allowed(
 ) -> bool:
     """Return True when the kube context is allow-listed; raise InterruptExecution if it is not.
 
-    Put it first in the steady-state hypothesis, first in the method and first in the rollbacks.
+    Put it first in the steady-state hypothesis, first in the method and first in the rollbacks:
+    it records the vetted context in the journal. It does not stop a run (chaoslib turns an
+    activity's InterruptExecution into ActivityFailed): the guard control (``guard.py``) does.
     It reads the kubeconfig only (no API call). ``allowed`` overrides the allow-list
     (comma-separated patterns, default ``kind-*``; see ``_client`` for every source).
     """

@@ -26,6 +26,7 @@ def client(state: StackState, timeout_s: float) -> redis.Redis:
     return redis.Redis(
         host=host,
         port=state.redis.port,
+        password=state.redis.password or None,
         socket_timeout=timeout_s,
         socket_connect_timeout=min(timeout_s, 2.0),
         retry=Retry(NoBackoff(), 0),

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from target_agent.agent.deps import AdmissionDep, RuntimeDep
-from target_agent.agent.investigator import IdempotencyPending
+from target_agent.agent.investigator import IdempotencyConflict, IdempotencyPending
 from target_agent.agent.store import StoreUnavailable
 from target_agent.vocabulary import ALERT_TYPES
 
@@ -76,6 +76,9 @@ async def investigate(
     except IdempotencyPending as exc:
         metrics.requests.labels("error").inc()
         raise HTTPException(409, detail=str(exc), headers={**headers, "Retry-After": "1"}) from None
+    except IdempotencyConflict as exc:
+        metrics.requests.labels("error").inc()
+        raise HTTPException(422, detail=str(exc), headers=headers) from None
     except Exception as exc:
         log.exception("investigation failed")
         metrics.requests.labels("error").inc()

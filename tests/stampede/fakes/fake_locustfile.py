@@ -58,6 +58,9 @@ class Investigator(HttpUser):
 
     wait_time = constant(0.2)
 
+    def on_start(self) -> None:
+        self.client.trust_env = False  # loopback: proxy variables must not reroute it
+
     @task
     def investigate(self) -> None:
         self.client.post("/investigate", json={"alert_type": "x", "service": "y"})

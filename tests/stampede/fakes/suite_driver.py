@@ -57,7 +57,7 @@ class FakeTarget:
         return [MetricsSource("agent", f"{self.agent_url}/metrics")]
 
     def fetch_metrics(self) -> str:
-        return httpx.get(f"{self.agent_url}/metrics", timeout=2).text
+        return httpx.get(f"{self.agent_url}/metrics", timeout=2, trust_env=False).text
 
     def extra_samples(self) -> list[Sample]:
         return [("workers_alive", "", 2.0)]

@@ -42,6 +42,10 @@ def shared_toolbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 def toolbox(shared_toolbox: Server) -> Iterator[Server]:
     """The shared toolbox with no fault on, before and after the test."""
     headers = {"Authorization": f"Bearer {shared_toolbox.admin_token}"}
-    httpx.delete(f"{shared_toolbox.url}/faults", headers=headers, timeout=5).raise_for_status()
+    httpx.delete(
+        f"{shared_toolbox.url}/faults", headers=headers, timeout=5, trust_env=False
+    ).raise_for_status()
     yield shared_toolbox
-    httpx.delete(f"{shared_toolbox.url}/faults", headers=headers, timeout=5).raise_for_status()
+    httpx.delete(
+        f"{shared_toolbox.url}/faults", headers=headers, timeout=5, trust_env=False
+    ).raise_for_status()

@@ -57,7 +57,7 @@ async def running_agent(
 
 async def set_fault(toolbox: Server, target: str, **spec: Any) -> None:
     spec.setdefault("ttl_s", 60)
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
         response = await client.put(
             f"{toolbox.url}/faults/{target}",
             json=spec,
@@ -67,7 +67,7 @@ async def set_fault(toolbox: Server, target: str, **spec: Any) -> None:
 
 
 async def clear_faults(toolbox: Server) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
         response = await client.delete(
             f"{toolbox.url}/faults", headers={"Authorization": f"Bearer {toolbox.admin_token}"}
         )
@@ -92,7 +92,7 @@ def metric_value(text: str, name: str, **labels: str) -> float:
 
 async def toolbox_calls(toolbox: Server, target: str) -> float:
     """``toolbox_calls_total{target=...}`` summed over results: calls the toolbox received."""
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
         text = (await client.get(f"{toolbox.url}/metrics")).text
     return metric_value(text, "toolbox_calls_total", target=target)
 

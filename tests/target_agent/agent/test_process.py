@@ -23,10 +23,12 @@ def test_metrics_are_merged_over_workers_and_forget_a_killed_worker(
         toolbox, shared_redis.url, tmp_path / "agent.log", 2, prometheus_multiproc_dir=str(prom)
     )
     try:
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, trust_env=False) as client:
             for incident in incidents()[:10]:
                 # a new connection each time, so both workers get requests
-                response = httpx.post(f"{url}/investigate", json=incident.alert(), timeout=30)
+                response = httpx.post(
+                    f"{url}/investigate", json=incident.alert(), timeout=30, trust_env=False
+                )
                 assert response.status_code == 200
             text = client.get(f"{url}/metrics").text
             assert metric_value(text, "agent_requests_total", outcome="complete") == 10

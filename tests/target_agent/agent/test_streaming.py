@@ -108,13 +108,13 @@ async def investigate(url: str, chosen: tuple[Incident, ...], concurrency: int =
         assert response.status_code == 200, response.text
         return response.json(), elapsed
 
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
         results = await asyncio.gather(*(one(client, i) for i in chosen))
     return Run([body for body, _ in results], [elapsed for _, elapsed in results])
 
 
 async def metrics(url: str) -> str:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
         return (await client.get(f"{url}/metrics")).text
 
 
@@ -246,7 +246,7 @@ class Proxy:
     token: str
 
     async def set_fault(self, target: str, **spec: Any) -> None:
-        async with httpx.AsyncClient(timeout=5) as client:
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
             response = await client.put(
                 f"{self.url}/faults/{target}",
                 json={"ttl_s": 60, **spec},
@@ -313,7 +313,7 @@ async def test_the_setting_turns_streaming_on(monkeypatch: pytest.MonkeyPatch) -
     assert Settings().llm_stream is False
     monkeypatch.setenv("AGENT_LLM_STREAM", "true")
     assert Settings().llm_stream is True
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(trust_env=False) as http:
         plain = build_chat_model("http://127.0.0.1:9/v1", "k", "m", 1.5, http)
         streamed = build_chat_model("http://127.0.0.1:9/v1", "k", "m", 1.5, http, stream=True)
     assert (plain.streaming, plain.stream_usage, plain.max_retries) == (False, None, 0)

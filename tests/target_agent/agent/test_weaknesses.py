@@ -106,7 +106,7 @@ async def sigterm_during_investigation(env: Env, weakness: str) -> tuple[str, st
         spawn_agent, env.toolbox, env.redis.url, log, 1, tool_timeout_s="3", **extra
     )
     try:
-        async with httpx.AsyncClient(timeout=15) as client:
+        async with httpx.AsyncClient(timeout=15, trust_env=False) as client:
             pending = asyncio.create_task(client.post(f"{url}/investigate", json=CHECKOUT.alert()))
             await asyncio.sleep(0.7)
             live = proc.process()

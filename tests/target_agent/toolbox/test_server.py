@@ -56,7 +56,7 @@ def test_langchain_chatopenai_plans_and_reasons(toolbox_server: Server) -> None:
         max_retries=0,
     ).bind_tools([check_pods, get_metrics, get_logs, get_deploys])
     firsts = [next(i for i in catalogue(0) if i.alert_type == t) for t in ALERT_TYPES]
-    with httpx.Client(base_url=toolbox_server.url, timeout=5) as http:
+    with httpx.Client(base_url=toolbox_server.url, timeout=5, trust_env=False) as http:
         for incident in firsts:
             messages: list[BaseMessage] = [
                 SystemMessage("You investigate alerts."),
@@ -81,6 +81,7 @@ def test_langchain_chatopenai_plans_and_reasons(toolbox_server: Server) -> None:
         f"{toolbox_server.url}/faults/llm",
         json={"error_rate": 1, "error_status": 429, "retry_after_s": 4, "ttl_s": 30},
         headers=admin(toolbox_server),
+        trust_env=False,
     ).raise_for_status()
     with pytest.raises(openai.RateLimitError) as caught:
         model.invoke([HumanMessage(json.dumps(firsts[0].alert()))])
@@ -94,21 +95,28 @@ def test_hang_gives_nothing_within_the_client_timeout(toolbox_server: Server) ->
         f"{url}/faults/tool:get_logs",
         json={"hang": True, "ttl_s": 60},
         headers=admin(toolbox_server),
+        trust_env=False,
     ).raise_for_status()
     started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{url}/tools/get_logs", json={"service": "checkout"}, timeout=0.5)
+        httpx.post(
+            f"{url}/tools/get_logs", json={"service": "checkout"}, timeout=0.5, trust_env=False
+        )
     assert time.monotonic() - started < 5
-    fast = httpx.post(f"{url}/tools/get_metrics", json={"service": "checkout"}, timeout=2)
+    fast = httpx.post(
+        f"{url}/tools/get_metrics", json={"service": "checkout"}, timeout=2, trust_env=False
+    )
     assert fast.status_code == 200, "one hanging tool does not block the others"
 
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        counts = parse_calls(httpx.get(f"{url}/metrics", timeout=2).text)
+        counts = parse_calls(httpx.get(f"{url}/metrics", timeout=2, trust_env=False).text)
         if counts[("tool:get_logs", "hang")] == 1:
             break
         time.sleep(0.1)
     assert counts[("tool:get_logs", "hang")] == 1, "the hang ended when the client left"
     assert counts[("tool:get_metrics", "ok")] == 1
-    listed = httpx.get(f"{url}/faults", headers=admin(toolbox_server), timeout=2).json()
+    listed = httpx.get(
+        f"{url}/faults", headers=admin(toolbox_server), timeout=2, trust_env=False
+    ).json()
     assert "tool:get_logs" in listed["faults"], "the fault itself is still in force"
