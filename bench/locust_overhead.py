@@ -274,7 +274,7 @@ def main() -> int:
         "--baseline",
         type=Path,
         default=None,
-        help="also run the agent locustfile on this tree's code (e.g. `git archive HEAD`)",
+        help="also run the agent locustfile on this tree's code (a `git archive` of a commit)",
     )
     parser.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()

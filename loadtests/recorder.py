@@ -5,7 +5,10 @@ The row count equals Locust's request count because both come from the same plac
 :func:`attach` writes one row for each. The outcome reaches the event in its ``context`` dict
 under :data:`CONTEXT_KEY` (``AgentUser`` puts a :class:`~loadtests.profile.Verdict` there before
 the ``catch_response`` block reports the request); an event without one — a request some other
-user class made — is recorded as ``error`` when Locust saw an exception, else ``correct``.
+user class made — is recorded as ``error`` when Locust saw an exception, else ``correct``. In the
+open model the context also holds the arrival's scheduled start (:data:`SCHEDULED_KEY`): the row
+gets ``scheduled_ts`` and ``user_latency_ms`` from it (without one, the request was due when
+sent: ``ts`` and ``latency_ms`` again).
 
 Rows are buffered and written every :data:`FLUSH_ROWS` rows or :data:`FLUSH_S` seconds, and at
 ``test_stop``; ``close()`` (at ``quitting``, see ``loadtests.hooks``) writes the rest, and a
@@ -140,9 +143,16 @@ def build_row(
         key = ""
         trial = ["", "", "", ""]
     ts = start_time if start_time is not None else time.time()
+    latency = response_time or 0.0
+    ts_cell, latency_cell = f"{ts:.6f}", f"{latency:.3f}"
+    scheduled = context.get(SCHEDULED_KEY) if context else None
+    if scheduled is None or scheduled >= ts:  # closed model (or a clock step): due when sent
+        scheduled_cell, user_cell = ts_cell, latency_cell
+    else:
+        scheduled_cell, user_cell = f"{scheduled:.6f}", f"{(ts - scheduled) * 1000 + latency:.3f}"
     return [
-        f"{ts:.6f}",
-        f"{(response_time or 0.0):.3f}",
+        ts_cell,
+        latency_cell,
         name,
         status,
         str(outcome),
@@ -154,6 +164,8 @@ def build_row(
         error,
         *trial,
         key,
+        scheduled_cell,
+        user_cell,
     ]
 
 

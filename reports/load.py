@@ -17,14 +17,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from reports.errors import ReportsError, obj, require_run_dir, where
 from reports.sidecar import read_sidecar, write_sidecar
 from reports.validate import validate_run
-from stampede.contract import OUTCOMES, REQUEST_COLUMNS, SAMPLE_COLUMNS, TRIAL_COLUMNS
+from stampede.contract import (
+    OPTIONAL_REQUEST_COLUMNS,
+    OUTCOMES,
+    REQUEST_COLUMNS,
+    SAMPLE_COLUMNS,
+)
 from stampede.rundir.safe import inside
-from stampede.yamlinput import load_json
+from stampede.yamlinput import MAX_JSON_CHARS, load_json, read_text
 
 # Numeric request columns; only `ts` must be present on every row.
 _REQUEST_NUMERIC = (
@@ -36,13 +42,16 @@ _REQUEST_NUMERIC = (
     "retries",
     "attempt",
     "repeat",
+    "scheduled_ts",
+    "user_latency_ms",
 )
 #: The derived trial-group id column of ``read_requests`` (see ``_with_trial_groups``).
 TRIAL_GROUP = "trial_group"
 # Text columns with few distinct values: read as categoricals (see _in_ts_order).
 _REQUEST_CATEGORIES = ("name", "outcome", "replica", "experiment", "error", "case_id")
-# The pass^k columns (TRIAL_COLUMNS) came later: older run directories lack them and read as if
-# they were empty.
+# The pass^k columns (TRIAL_COLUMNS) and the schedule columns (SCHEDULE_COLUMNS) came later:
+# older run directories lack them and read as if they were empty (an empty user_latency_ms is
+# the service latency: reports.measures.user_latency).
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,8 @@ def load(run_dir: Path | str) -> RunFrames:
     run_dir = require_run_dir(Path(run_dir))
     notes: list[str] = []
     run = _read_json(run_dir / "run.json", required=True)
-    assert run is not None
+    if not isinstance(run, dict):
+        raise ReportsError(f"{run_dir / 'run.json'}: expected a JSON object (the run record)")
     requests = read_requests(run_dir / "requests.csv")
     samples = read_samples(run_dir / "samples.csv")
     if not (run_dir / "samples.csv").is_file():
@@ -125,7 +135,7 @@ def _read_json(path: Path, *, required: bool) -> Any:
             raise ReportsError(f"{path}: file not found")
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, ReportsError, limit=MAX_JSON_CHARS)
         return load_json(text, str(path), ReportsError, invalid="invalid JSON")
     except json.JSONDecodeError as exc:
         raise ReportsError(
@@ -325,6 +335,10 @@ def _read_columnar(
         )
     except (pa.ArrowInvalid, OSError):
         return None
+    # Arrow reads a literal `nan` cell as NaN, which would pass as an empty cell: such a file
+    # takes the text path, which refuses it naming the line.
+    if any(pc.any(pc.is_nan(table[c])).as_py() for c in present if c in numeric):
+        return None
     frame = table.to_pandas()
     del table
     for column in columns:
@@ -348,7 +362,7 @@ def read_requests(path: Path) -> pd.DataFrame:
 def _parse_requests(path: Path) -> pd.DataFrame:
     """requests.csv parsed and checked (the columnar reader, else the text reader)."""
     fast = _read_columnar(
-        path, REQUEST_COLUMNS, TRIAL_COLUMNS, _REQUEST_NUMERIC, _REQUEST_CATEGORIES
+        path, REQUEST_COLUMNS, OPTIONAL_REQUEST_COLUMNS, _REQUEST_NUMERIC, _REQUEST_CATEGORIES
     )
     if (
         fast is not None
@@ -357,7 +371,7 @@ def _parse_requests(path: Path) -> pd.DataFrame:
     ):
         _check_attempts(path, fast)
         return _in_ts_order(fast, _REQUEST_CATEGORIES)
-    frame = _read_csv(path, REQUEST_COLUMNS, optional=TRIAL_COLUMNS)
+    frame = _read_csv(path, REQUEST_COLUMNS, optional=OPTIONAL_REQUEST_COLUMNS)
     for column in _REQUEST_NUMERIC:
         frame[column] = _numeric(path, frame, column, required=column == "ts")
     outcome = frame["outcome"].astype(str).str.strip()

@@ -8,7 +8,6 @@ inlined once in <head> (what ``include_plotlyjs=True`` embeds), so the report op
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from reports.slis import ExperimentSummary, ScopeSlis, Summary, Value, summarize
 from reports.slo import load_slo
 from reports.timeseries import bin_width
 from stampede.rundir.safe import write_atomic
+from stampede.yamlinput import read_json
 
 TEMPLATES = Path(__file__).parent / "templates"
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -284,10 +284,7 @@ def build_report(
 def _gate_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportsError(f"{path}: cannot read the gate's verdicts: {exc}") from exc
+    data = read_json(path, ReportsError)
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise ReportsError(f"{path}: expected an object with a 'cases' list (written by the gate)")
     return data

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from reports.load import TRIAL_GROUP
 from stampede.contract import Outcome
 
-__all__ = ["TrialStats", "trial_groups", "trial_stats"]
+__all__ = ["GROUP_COLUMN", "TrialStats", "group_ids", "trial_groups", "trial_stats"]
 
 _KEY = ["experiment", "trial"]
 ONCE = "every complete trial group asked its case once (K = 1): there are no answers to agree"
@@ -46,51 +48,111 @@ class TrialStats:
     why: str = ""
 
 
+#: reports.load adds this column to requests: an int64 id unique to each (experiment,
+#: trial), -1 outside trial groups. Hashing 10M trial strings once instead of once per scope
+#: (33 scopes in an 8-experiment run) is what keeps pass^k linear and cheap at 10M rows.
+GROUP_COLUMN = TRIAL_GROUP
+_COLUMNS = ["case_id", "repeat", "attempts", "distinct", "correct", "keys", "complete",
+            "consistent"]  # fmt: skip
+
+
+def group_ids(rows: pd.DataFrame) -> np.ndarray:
+    """Dense int64 id of each row's (experiment, trial), first-appearance order; -1: no trial."""
+    trial = rows["trial"].astype(str)
+    has = (trial != "").to_numpy()
+    ids = np.full(len(rows), -1, dtype=np.int64)
+    if has.any():
+        exp_codes, exp_uniques = pd.factorize(rows["experiment"][has])
+        trial_codes, _ = pd.factorize(trial[has])
+        key = trial_codes.astype(np.int64) * max(1, len(exp_uniques)) + exp_codes
+        ids[has], _ = pd.factorize(key)
+    return ids
+
+
+def _distinct(gid: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct non-NaN ``values`` each of the ``n`` groups has."""
+    known = ~np.isnan(values)
+    g, v = gid[known], values[known]
+    if len(v) and (v >= 0).all() and (v % 1 == 0).all() and v.max() < 2**20:
+        # attempt numbers and key codes: small whole numbers, so a pair is one int64
+        width = int(v.max()) + 1
+        pairs = pd.unique(g * width + v.astype(np.int64))
+        return np.bincount(pairs // width, minlength=n)
+    frame = pd.DataFrame({"g": g, "v": v}).drop_duplicates()
+    return np.bincount(frame["g"].to_numpy(), minlength=n)
+
+
+def _groups(rows: pd.DataFrame) -> dict[str, np.ndarray] | None:
+    """Per-group arrays (vectorised; numpy, no per-group objects); None without a group."""
+    ids = rows[GROUP_COLUMN].to_numpy(dtype=np.int64) if GROUP_COLUMN in rows else group_ids(rows)
+    where = np.flatnonzero(ids >= 0)
+    if not len(where):
+        return None
+    gid, _ = pd.factorize(ids[where])  # dense in this scope, first-appearance order
+    n = int(gid.max()) + 1
+    first = np.full(n, len(gid), dtype=np.int64)
+    np.minimum.at(first, gid, np.arange(len(gid)))
+    repeat = rows["repeat"].to_numpy(dtype=float)[where]
+    high, low = np.full(n, -np.inf), np.full(n, np.inf)
+    np.fmax.at(high, gid, repeat)  # fmax/fmin skip NaN, as pandas' max/min do
+    np.fmin.at(low, gid, repeat)
+    high[np.isinf(high)], low[np.isinf(low)] = np.nan, np.nan
+    attempts = np.bincount(gid, minlength=n)
+    correct = (rows["outcome"] == Outcome.CORRECT).to_numpy(dtype=float)[where]
+    key_codes, uniques = pd.factorize(rows["answer_key"].iloc[where])
+    empty = np.isin(key_codes, [i for i, k in enumerate(uniques) if str(k) == ""])
+    codes = key_codes.astype(float)
+    codes[empty] = np.nan  # nunique of non-empty keys only
+    attempt = rows["attempt"].to_numpy(dtype=float)[where]
+    # A group of one row has one distinct attempt and key (or none if NaN/empty): only the
+    # rows of larger groups need the pair hashing (none at all when every K is 1).
+    single = attempts[gid] == 1
+    distinct = np.bincount(gid[single], weights=~np.isnan(attempt[single]), minlength=n)
+    keys = np.bincount(gid[single], weights=~np.isnan(codes[single]), minlength=n)
+    if not single.all():
+        distinct = distinct + _distinct(gid[~single], attempt[~single], n)
+        keys = keys + _distinct(gid[~single], codes[~single], n)
+    distinct, keys = distinct.astype(np.int64), keys.astype(np.int64)
+    no_key = np.bincount(gid, weights=empty.astype(float), minlength=n)
+    return {
+        "first": where[first],
+        "repeat": high,
+        "attempts": attempts,
+        "distinct": distinct,
+        "correct": np.bincount(gid, weights=correct, minlength=n).astype(np.int64),
+        "keys": keys,
+        "complete": (high == low) & (attempts == high) & (distinct == high),
+        "consistent": (no_key == 0) & (keys == 1),
+    }
+
+
 def trial_groups(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per trial group in ``rows``: K, attempts seen, correct count, answer agreement.
 
     Columns: ``case_id``, ``repeat``, ``attempts`` (rows), ``distinct`` (attempt numbers),
-    ``correct``, ``keys`` (distinct non-empty answer keys), ``complete``, ``consistent``. Rows
-    without a ``trial`` are ignored.
+    ``correct``, ``keys`` (distinct non-empty answer keys), ``complete``, ``consistent``; the
+    index is ``(experiment, trial)`` in order of first appearance. Rows without a ``trial`` are
+    ignored.
     """
-    grouped = rows[rows["trial"].astype(str) != ""]
-    if not len(grouped):
-        columns = ["case_id", "repeat", "attempts", "distinct", "correct", "keys", "complete",
-                   "consistent"]  # fmt: skip
-        return pd.DataFrame(columns=columns)
-    key = grouped["answer_key"].astype(str)
-    frame = grouped.assign(
-        is_correct=grouped["outcome"] == Outcome.CORRECT,
-        no_key=key == "",
-        key=key.where(key != ""),  # NaN: nunique counts non-empty keys only
+    groups = _groups(rows)
+    if groups is None:
+        return pd.DataFrame(columns=_COLUMNS)
+    at = groups.pop("first")
+    index = pd.MultiIndex.from_arrays(
+        [rows["experiment"].iloc[at].to_numpy(), rows["trial"].iloc[at].array],
+        names=["experiment", "trial"],
     )
-    by = frame.groupby(_KEY, sort=False)
-    out = by.agg(
-        case_id=("case_id", "first"),
-        repeat=("repeat", "max"),
-        repeat_min=("repeat", "min"),
-        attempts=("attempt", "size"),
-        distinct=("attempt", "nunique"),
-        correct=("is_correct", "sum"),
-        no_key=("no_key", "sum"),
-        keys=("key", "nunique"),
-    )
-    out["complete"] = (
-        (out["repeat"] == out["repeat_min"])
-        & (out["attempts"] == out["repeat"])
-        & (out["distinct"] == out["repeat"])
-    )
-    out["consistent"] = (out["no_key"] == 0) & (out["keys"] == 1)
-    return out.drop(columns=["repeat_min", "no_key"])
+    return pd.DataFrame({"case_id": rows["case_id"].iloc[at].to_numpy(), **groups}, index=index)
 
 
 def trial_stats(rows: pd.DataFrame) -> TrialStats:
     """pass_hat_k, pass_at_k, consistency and trials over the complete groups of ``rows``."""
-    groups = trial_groups(rows)
-    done = groups[groups["complete"].astype(bool)]
-    n, incomplete = len(done), len(groups) - len(done)
-    if not n:
-        if not len(groups):
+    groups = _groups(rows)
+    total = 0 if groups is None else len(groups["first"])
+    done = groups["complete"] if groups is not None else np.zeros(0, dtype=bool)
+    n, incomplete = int(done.sum()), total - int(done.sum())
+    if groups is None or not n:
+        if not total:
             why = "no trial group in scope (no investigation, or a run recorded before pass^k)"
         else:
             why = (
@@ -98,18 +160,18 @@ def trial_stats(rows: pd.DataFrame) -> TrialStats:
                 "it (cut by the end, or straddling a phase boundary)"
             )
         return TrialStats(0, None, None, None, incomplete=incomplete, why=why)
-    repeat = done["repeat"].astype(float)
-    correct = done["correct"].astype(float)
+    repeat = groups["repeat"][done]
+    correct = groups["correct"][done].astype(float)
     # Agreement needs two answers at least: a case asked once agrees with itself trivially.
-    multi = done[repeat >= 2]
-    keyed = bool((multi["keys"] > 0).any())
-    why = "" if keyed else (NO_KEYS if len(multi) else ONCE)
+    multi = repeat >= 2
+    keyed = bool((groups["keys"][done][multi] > 0).any())
+    why = "" if keyed else (NO_KEYS if multi.any() else ONCE)
     return TrialStats(
         trials=n,
         pass_hat_k=float((correct == repeat).mean()),
         pass_at_k=float((correct >= 1).mean()),
-        consistency=float(multi["consistent"].astype(bool).mean()) if keyed else None,
-        repeats=tuple(sorted({int(k) for k in repeat})),
+        consistency=float(groups["consistent"][done][multi].mean()) if keyed else None,
+        repeats=tuple(sorted(int(k) for k in np.unique(repeat))),
         incomplete=incomplete,
         why=why,
     )

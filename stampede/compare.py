@@ -12,13 +12,13 @@ Pure: :func:`compare` (two summaries -> report dict) and :func:`to_text`; the CL
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stampede.errors import InputError
+from stampede.yamlinput import read_json
 
 
 @dataclass(frozen=True)
@@ -114,12 +114,7 @@ def compare(
 def load_summary(run_dir: Path) -> dict[str, Any]:
     """summary.json of a run directory; InputError naming the file when it is unusable."""
     path = run_dir / "summary.json"
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except ValueError as exc:
-        raise InputError(f"{path}: not JSON ({exc})") from exc
+    data = read_json(path)
     if not isinstance(data, dict) or "scopes" not in data:
         raise InputError(f"{path}: no 'scopes' (is it a stampede summary.json?)")
     return data

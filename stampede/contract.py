@@ -14,10 +14,12 @@ from enum import StrEnum
 
 __all__ = [
     "FAILED_OUTCOMES",
+    "OPTIONAL_REQUEST_COLUMNS",
     "OUTCOMES",
     "PHASES",
     "REQUEST_COLUMNS",
     "SAMPLE_COLUMNS",
+    "SCHEDULE_COLUMNS",
     "SUCCESS_OUTCOMES",
     "TRIAL_COLUMNS",
     "Outcome",
@@ -71,7 +73,20 @@ PHASES: tuple[str, ...] = tuple(p.value for p in Phase)
 #: columns existed lack them: readers take them as empty.
 TRIAL_COLUMNS: tuple[str, ...] = ("case_id", "trial", "attempt", "repeat", "answer_key")
 
-#: ``requests.csv``, in this order (the pass^k columns last).
+#: The open model's timing columns of ``requests.csv`` (docs/loadtests.md, "Coordinated
+#: omission"), at its end: ``scheduled_ts`` when the request was due by the arrival schedule
+#: (epoch s, ``<= ts``), ``user_latency_ms`` the latency the user saw, from the schedule to the
+#: answer (wrk2's correction: ``(ts - scheduled_ts) * 1000 + latency_ms``, so ``>=
+#: latency_ms``). ``latency_ms`` stays the service time, from the actual send. In the closed
+#: model a request is sent when it is due: ``scheduled_ts == ts``, ``user_latency_ms ==
+#: latency_ms``. Runs recorded before these columns existed lack them: readers take the closed
+#: model (``scheduled_ts = ts``, ``user_latency_ms = latency_ms``).
+SCHEDULE_COLUMNS: tuple[str, ...] = ("scheduled_ts", "user_latency_ms")
+
+#: Columns a reader accepts missing (older run directories), with the meaning given above.
+OPTIONAL_REQUEST_COLUMNS: tuple[str, ...] = (*TRIAL_COLUMNS, *SCHEDULE_COLUMNS)
+
+#: ``requests.csv``, in this order (the pass^k columns, then the schedule columns, last).
 REQUEST_COLUMNS: tuple[str, ...] = (
     "ts",
     "latency_ms",
@@ -85,6 +100,7 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "experiment",
     "error",
     *TRIAL_COLUMNS,
+    *SCHEDULE_COLUMNS,
 )
 
 #: ``samples.csv`` (long format), in this order.

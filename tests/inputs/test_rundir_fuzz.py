@@ -74,12 +74,6 @@ def _is_null(text: str) -> bool:
         return False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reports/load.py load() does `assert run is not None` before _run_window's check "
-    "(change request to R: drop the assert; _run_window refuses a non-object run.json)",
-)
 def test_a_null_run_json_exits_2(tmp_path: Path) -> None:
     run_dir = _run_dir(tmp_path)
     (run_dir / "run.json").write_text("null")

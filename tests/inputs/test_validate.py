@@ -45,17 +45,7 @@ def _run(tmp_path: Path, column: str, value: str, *, shuffle: bool = False) -> P
     [
         ("latency_ms", "inf", "inf is not finite"),
         ("latency_ms", "-inf", "-inf is not finite"),
-        pytest.param(
-            "latency_ms",
-            "nan",
-            "'nan' is not a number",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="reports/load.py's Arrow fast path reads 'nan' as NaN, the same as an "
-                "empty cell (change request to R: fall back to the text path on a NaN that "
-                "is not null)",
-            ),
-        ),
+        ("latency_ms", "nan", "'nan' is not a number"),
         ("latency_ms", "-1", "-1 is not >= 0 (a duration)"),
         ("tokens", "-5", "-5 is not >= 0 (a count)"),
         ("tokens", "2.5", "2.5 is not a whole number (a count)"),

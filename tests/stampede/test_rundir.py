@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from stampede import rundir
-from stampede.contract import TRIAL_COLUMNS
 from stampede.errors import InputError
 
 HEADER = ",".join(rundir.REQUESTS_COLUMNS)
-TRIAL_CELLS = "," * len(TRIAL_COLUMNS)  # case_id, trial, ...: empty outside pass^k
+TRIAL_CELLS = "," * (len(rundir.REQUESTS_COLUMNS) - 11)  # pass^k + schedule columns: empty
 
 
 def _row(ts: float, experiment: str = "", status: int = 200, outcome: str = "correct") -> str:

@@ -29,6 +29,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from target_agent.agent.settings import Settings
 
 BUSY_TIMEOUT_S = 10.0
+SETUP_LOCK = 0x5354414D  # pg_advisory_lock key of the checkpoint schema set-up
 ALLOWED_TYPES = [
     ("target_agent.agent.verifier", "Claim"),
     ("target_agent.agent.verifier", "Verdict"),
@@ -54,9 +55,16 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
         # PostgreSQL server is used (the kind image); SQLite needs nothing extra.
         module = importlib.import_module("langgraph.checkpoint.postgres.aio")
         saver_cls = module.AsyncPostgresSaver
+        psycopg = importlib.import_module("psycopg")
         dsn = settings.checkpoint_postgres_dsn
         async with saver_cls.from_conn_string(dsn, serde=serializer()) as saver:
-            await saver.setup()
+            # Every worker of every pod sets up at start; concurrent CREATE TABLE IF NOT EXISTS
+            # and migrations collide in PostgreSQL's catalogue (measured here: a unique
+            # violation, then a deadlock, each failing a worker's start). An advisory lock
+            # makes them take turns; closing its connection releases it.
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as lock:
+                await lock.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+                await saver.setup()
             yield saver
         return
     path = checkpoint_path(settings)

@@ -228,9 +228,12 @@ def test_repeated_worker_kills_lose_nothing_repeat_nothing_and_bill_once(
         assert job["resumed_from"] in NODES
     assert run.resumed, "no interrupted job resumed after a completed node"
     # A completed LLM node is never called again: each interrupted attempt repeats at most the
-    # one LLM call that was in flight (no LLM fault but latency: no retries).
+    # one LLM call that was in flight; the agent's own retries (recorded per answer: a call
+    # slowed down by the shared CPU can time out) add theirs.
     repeats = sum(int(job["attempts"]) - 1 for job in run.interrupted.values())
-    assert 2 * N <= run.llm_calls <= 2 * N + repeats, (run.llm_calls, repeats)
+    retries = sum(json.loads(job["record"])["retries"] for job in run.final.values())
+    print(f"repeated attempts {repeats}, retries {retries}")
+    assert 2 * N <= run.llm_calls <= 2 * N + repeats + retries, (run.llm_calls, repeats, retries)
 
 
 @pytest.mark.timeout(180)
