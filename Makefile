@@ -7,6 +7,7 @@ STAMP := $(VENV)/.stampede-installed
 PROFILE ?= smoke
 SLO ?= slo.yaml
 K ?= 5
+REPEAT ?= 1
 UV ?= $(shell command -v uv 2>/dev/null)
 
 .PHONY: setup system-deps demo test lint typecheck unit detect k8s-check image-check bench flaky down clean
@@ -61,7 +62,7 @@ image-check: setup
 	STAMPEDE_IMAGE_CHECK=1 $(BIN)/pytest -q -p no:cacheprovider tests/image
 
 detect: setup
-	$(BIN)/stampede detect --out runs/detect
+	$(BIN)/stampede detect --out runs/detect --repeat $(REPEAT)
 
 flaky: setup
 	$(BIN)/stampede flaky --runs $(K) --profile smoke --slo $(SLO)

@@ -61,9 +61,15 @@ SLIS: dict[str, SliSpec] = {
             "ratio",
             "unjudged / requests (answers the judge could not decide; never correct)",
         ),
-        _spec("latency_p50_ms", "ms", "nearest-rank 50th percentile of latency_ms, all outcomes"),
-        _spec("latency_p95_ms", "ms", "nearest-rank 95th percentile of latency_ms, all outcomes"),
-        _spec("latency_p99_ms", "ms", "nearest-rank 99th percentile of latency_ms, all outcomes"),
+        _spec(
+            "latency_p50_ms", "ms", "nearest-rank 50th percentile of user_latency_ms, all outcomes"
+        ),
+        _spec(
+            "latency_p95_ms", "ms", "nearest-rank 95th percentile of user_latency_ms, all outcomes"
+        ),
+        _spec(
+            "latency_p99_ms", "ms", "nearest-rank 99th percentile of user_latency_ms, all outcomes"
+        ),
         _spec("throughput_rps", "req/s", "requests / duration_s"),
         _spec("goodput_rps", "req/s", "correct requests with latency_ms <= objective / duration_s"),
         _spec("tokens_per_success", "tokens", "sum(tokens) over all requests / successes"),
@@ -131,6 +137,20 @@ SLIS: dict[str, SliSpec] = {
             "bool",
             "whether scale_out_time_s found a scale-out",
             frozenset({"run", "all"}),
+        ),
+        # Durable (asynchronous) investigations: reports/runs.py, docs/durable.md.
+        _spec("accepted_runs", "count", "asynchronous runs accepted (202)"),
+        _spec("lost_runs", "count", "accepted runs with no answer by the user's deadline"),
+        _spec("failed_runs", "count", "runs the agent dead-lettered (failed, with its reason)"),
+        _spec("resumed_runs", "count", "runs taken over after their worker died and resumed"),
+        _spec("duplicate_completions", "count", "runs reported completed more than once"),
+        _spec("time_to_answer_p95_ms", "ms", "nearest-rank p95 of submit -> answer, answered runs"),
+        _spec("cost_per_completed_run_usd", "USD", "billed cost of answered runs / their number"),
+        _spec(
+            "run_cost_amplification",
+            "x",
+            "cost_per_completed_run_usd in this phase / in the baseline phase (all = fault's)",
+            frozenset({ALL, *PHASES}),
         ),
     )
 }

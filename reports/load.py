@@ -48,7 +48,9 @@ _REQUEST_NUMERIC = (
 #: The derived trial-group id column of ``read_requests`` (see ``_with_trial_groups``).
 TRIAL_GROUP = "trial_group"
 # Text columns with few distinct values: read as categoricals (see _in_ts_order).
-_REQUEST_CATEGORIES = ("name", "outcome", "replica", "experiment", "error", "case_id")
+# answer_key too: a handful of distinct answers (their hashes) over millions of rows; pass^k
+# compares its integer codes (reports.trials).
+_REQUEST_CATEGORIES = ("name", "outcome", "replica", "experiment", "error", "case_id", "answer_key")
 # The pass^k columns (TRIAL_COLUMNS) and the schedule columns (SCHEDULE_COLUMNS) came later:
 # older run directories lack them and read as if they were empty (an empty user_latency_ms is
 # the service latency: reports.measures.user_latency).
@@ -394,7 +396,8 @@ def _with_trial_groups(frame: pd.DataFrame) -> pd.DataFrame:
 
     Derived, not a requests.csv column: pass^k groups rows by it in every scope (33 in an
     8-experiment run), and hashing 10M trial strings once here instead of once per scope is
-    what keeps it linear at 10M rows.
+    what keeps it linear at 10M rows. The ids are dense (0..groups-1, in order of first
+    appearance), so a scope numbers its groups with an array lookup instead of a hash table.
     """
     trial = frame["trial"].astype(str)
     has = (trial != "").to_numpy()
@@ -402,7 +405,8 @@ def _with_trial_groups(frame: pd.DataFrame) -> pd.DataFrame:
     if has.any():
         exp_codes, exp_uniques = pd.factorize(frame["experiment"][has])
         trial_codes, _ = pd.factorize(trial[has])
-        ids[has] = trial_codes.astype(np.int64) * max(1, len(exp_uniques)) + exp_codes
+        key = trial_codes.astype(np.int64) * max(1, len(exp_uniques)) + exp_codes
+        ids[has], _ = pd.factorize(key)
     frame[TRIAL_GROUP] = ids
     return frame
 

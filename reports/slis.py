@@ -19,7 +19,7 @@ import pandas as pd
 
 from reports.catalogue import ALL, SCOPE_KINDS, SLIS, SliParams
 from reports.coverage import Coverage, Gap, coverage
-from reports.load import RunFrames
+from reports.load import TRIAL_GROUP, RunFrames
 from reports.measures import (
     counter_increases,
     recovery,
@@ -28,7 +28,7 @@ from reports.measures import (
     user_latency,
 )
 from reports.phases import ExperimentPhases, experiment_phases
-from reports.runs import run_cost_amplification, run_slis
+from reports.runs import RUN_PREFIX, run_cost_amplification, run_slis
 from reports.trials import TrialStats, trial_stats
 from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
 
@@ -153,7 +153,20 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     scope.set("trials", trials.trials)
     for name in ("pass_hat_k", "pass_at_k", "consistency"):
         scope.set(name, getattr(trials, name), trials.why)
-    run_slis(scope, rows)  # durable investigations (reports/runs.py)
+    run_slis(scope, _run_rows(rows))  # durable investigations (reports/runs.py)
+
+
+def _run_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows ``run_slis`` reads (names starting with ``RUN_PREFIX``), chosen on categories.
+
+    The same rows it would pick itself, without turning a 10M-row categorical into strings in
+    every scope: the test runs on the few distinct names.
+    """
+    names = rows["name"]
+    if not isinstance(names.dtype, pd.CategoricalDtype):
+        return rows
+    runs = [i for i, c in enumerate(names.cat.categories) if str(c).startswith(RUN_PREFIX)]
+    return rows[np.isin(names.cat.codes.to_numpy(), runs)]
 
 
 def sample_slis(
@@ -192,6 +205,18 @@ def _in_window(ts: pd.Series, start: float, end: float, last: bool) -> pd.Series
     return (ts >= start) & ((ts <= end) if last else (ts < end))
 
 
+#: Columns no scope's SLIs read once reports.load has numbered the trial groups: left out of
+#: the per-experiment and per-phase selections (``trial`` is 10M strings at 10M rows).
+_UNREAD = frozenset({"trial", "scheduled_ts"})
+
+
+def _scope_columns(requests: pd.DataFrame) -> list[str]:
+    """The columns of ``requests`` a scope's selection copies (see :data:`_UNREAD`)."""
+    if TRIAL_GROUP not in requests.columns:
+        return list(requests.columns)  # pass^k groups by (experiment, trial) itself
+    return [c for c in requests.columns if c not in _UNREAD]
+
+
 def _experiment(
     phases: ExperimentPhases,
     frames: RunFrames,
@@ -200,7 +225,7 @@ def _experiment(
     params: SliParams,
 ) -> ExperimentSummary:
     requests = frames.requests
-    rows = requests[requests["experiment"] == phases.name]
+    rows = requests.loc[requests["experiment"] == phases.name, _scope_columns(requests)]
     ends = rows["ts"] + rows["latency_ms"].fillna(0.0) / 1000.0
     labels = phases.phase_of(rows["ts"], ends)
     scopes: dict[str, ScopeSlis] = {}

@@ -82,16 +82,50 @@ def _distinct(gid: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(frame["g"].to_numpy(), minlength=n)
 
 
-def _groups(rows: pd.DataFrame) -> dict[str, np.ndarray] | None:
-    """Per-group arrays (vectorised; numpy, no per-group objects); None without a group."""
+def _dense(ids: np.ndarray) -> np.ndarray:
+    """Scope-local group numbers 0..n-1 of non-negative ``ids`` (order: by id).
+
+    Dense ids (reports.load numbers them 0..groups-1) go through an array lookup instead of a
+    hash table: at 10M rows that is what keeps 33 scopes cheap. Sparse ids are factorized.
+    """
+    top = int(ids.max())
+    if top >= 4 * len(ids) + 1024:  # sparse (group_ids of a frame of its own): hash them
+        return pd.factorize(ids, sort=True)[0]
+    present = np.zeros(top + 1, dtype=bool)
+    present[ids] = True
+    return (np.cumsum(present) - 1)[ids]
+
+
+def _key_codes(rows: pd.DataFrame, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float codes of ``answer_key`` at ``where`` (NaN for an empty key) and the empty mask."""
+    keys = rows["answer_key"]
+    if isinstance(keys.dtype, pd.CategoricalDtype):  # reports.load: codes already there
+        key_codes = keys.cat.codes.to_numpy()[where]
+        uniques = keys.cat.categories
+    else:
+        key_codes, uniques = pd.factorize(keys.iloc[where])
+    empty = np.isin(key_codes, [i for i, k in enumerate(uniques) if str(k) == ""])
+    codes = key_codes.astype(float)
+    codes[empty] = np.nan  # nunique of non-empty keys only
+    return codes, empty
+
+
+def _groups(rows: pd.DataFrame, *, first: bool = False) -> dict[str, np.ndarray] | None:
+    """Per-group arrays (vectorised; numpy, no per-group objects); None without a group.
+
+    ``first``: also each group's first row (its position in ``rows``).
+    """
     ids = rows[GROUP_COLUMN].to_numpy(dtype=np.int64) if GROUP_COLUMN in rows else group_ids(rows)
     where = np.flatnonzero(ids >= 0)
     if not len(where):
         return None
-    gid, _ = pd.factorize(ids[where])  # dense in this scope, first-appearance order
+    gid = _dense(ids[where])
     n = int(gid.max()) + 1
-    first = np.full(n, len(gid), dtype=np.int64)
-    np.minimum.at(first, gid, np.arange(len(gid)))
+    out: dict[str, np.ndarray] = {}
+    if first:
+        at = np.full(n, len(gid), dtype=np.int64)
+        np.minimum.at(at, gid, np.arange(len(gid)))
+        out["first"] = where[at]
     repeat = rows["repeat"].to_numpy(dtype=float)[where]
     high, low = np.full(n, -np.inf), np.full(n, np.inf)
     np.fmax.at(high, gid, repeat)  # fmax/fmin skip NaN, as pandas' max/min do
@@ -99,10 +133,7 @@ def _groups(rows: pd.DataFrame) -> dict[str, np.ndarray] | None:
     high[np.isinf(high)], low[np.isinf(low)] = np.nan, np.nan
     attempts = np.bincount(gid, minlength=n)
     correct = (rows["outcome"] == Outcome.CORRECT).to_numpy(dtype=float)[where]
-    key_codes, uniques = pd.factorize(rows["answer_key"].iloc[where])
-    empty = np.isin(key_codes, [i for i, k in enumerate(uniques) if str(k) == ""])
-    codes = key_codes.astype(float)
-    codes[empty] = np.nan  # nunique of non-empty keys only
+    codes, empty = _key_codes(rows, where)
     attempt = rows["attempt"].to_numpy(dtype=float)[where]
     # A group of one row has one distinct attempt and key (or none if NaN/empty): only the
     # rows of larger groups need the pair hashing (none at all when every K is 1).
@@ -114,8 +145,7 @@ def _groups(rows: pd.DataFrame) -> dict[str, np.ndarray] | None:
         keys = keys + _distinct(gid[~single], codes[~single], n)
     distinct, keys = distinct.astype(np.int64), keys.astype(np.int64)
     no_key = np.bincount(gid, weights=empty.astype(float), minlength=n)
-    return {
-        "first": where[first],
+    return out | {
         "repeat": high,
         "attempts": attempts,
         "distinct": distinct,
@@ -134,9 +164,11 @@ def trial_groups(rows: pd.DataFrame) -> pd.DataFrame:
     index is ``(experiment, trial)`` in order of first appearance. Rows without a ``trial`` are
     ignored.
     """
-    groups = _groups(rows)
+    groups = _groups(rows, first=True)
     if groups is None:
         return pd.DataFrame(columns=_COLUMNS)
+    order = np.argsort(groups["first"], kind="stable")  # first-appearance order
+    groups = {k: v[order] for k, v in groups.items()}
     at = groups.pop("first")
     index = pd.MultiIndex.from_arrays(
         [rows["experiment"].iloc[at].to_numpy(), rows["trial"].iloc[at].array],
@@ -148,7 +180,7 @@ def trial_groups(rows: pd.DataFrame) -> pd.DataFrame:
 def trial_stats(rows: pd.DataFrame) -> TrialStats:
     """pass_hat_k, pass_at_k, consistency and trials over the complete groups of ``rows``."""
     groups = _groups(rows)
-    total = 0 if groups is None else len(groups["first"])
+    total = 0 if groups is None else len(groups["attempts"])
     done = groups["complete"] if groups is not None else np.zeros(0, dtype=bool)
     n, incomplete = int(done.sum()), total - int(done.sum())
     if groups is None or not n:

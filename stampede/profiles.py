@@ -61,6 +61,9 @@ class ExperimentSpec:
     # brief post-outage shed made 1 of 3 smoke runs report "never recovered" (measured).
     cooldown_s: float = 10.0
     chaos_timeout_s: float = 120.0
+    # The locustfile of this experiment (relative to the repository), when not the suite's
+    # --locustfile: e.g. the asynchronous API's user for worker-kill-mid-run.
+    locustfile: str | None = None
 
     def file(self, experiments_dir: Path, target: str) -> Path:
         return experiments_dir / target / f"{self.name}.json"
@@ -210,6 +213,14 @@ PROFILES["full"] = Profile(
         ExperimentSpec("lying-tool", _SMOKE_LOAD),
         ExperimentSpec("hallucinating-llm", _SMOKE_LOAD),
         ExperimentSpec("overload", _OVERLOAD_LOAD),
+        # Durable investigations (issue 14): the asynchronous API's user submits and polls while
+        # workers are SIGKILLed mid-run; the cool-down lets reclaimed runs finish.
+        ExperimentSpec(
+            "worker-kill-mid-run",
+            _SMOKE_LOAD,
+            cooldown_s=15.0,
+            locustfile="loadtests/async_locustfile.py",
+        ),
     ),
 )
 

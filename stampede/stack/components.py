@@ -138,6 +138,10 @@ def spawn_proxy(draft: Draft, port: int, config: StackConfig, toolbox: ToolboxSt
     )
 
 
+#: The agent's LangGraph checkpoint database in the state dir (docs/durable.md).
+CHECKPOINTS = "checkpoints.sqlite"
+
+
 def agent_env(
     config: StackConfig,
     redis: RedisState,
@@ -156,6 +160,9 @@ def agent_env(
         "AGENT_WEAKNESS": config.weakness or "",
         "AGENT_REPLICA": config.replica,
         "PROMETHEUS_MULTIPROC_DIR": str(prom_dir),
+        # Shared by the workers (SQLite WAL): a reclaimed job resumes from another worker's
+        # checkpoints. One file per stack, beside its state (fresh with each start).
+        "AGENT_CHECKPOINT_PATH": str(prom_dir.parent / CHECKPOINTS),
     }
     env.update(config.env)
     return env

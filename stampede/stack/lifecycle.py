@@ -33,6 +33,8 @@ def _fresh_dirs(state_dir: Path) -> Path:
     logs.mkdir(parents=True, exist_ok=True)
     for name in COMPONENTS:
         (logs / f"{name}.log").write_bytes(b"")
+    for stale in state_dir.glob(f"{components.CHECKPOINTS}*"):  # the database, -wal and -shm
+        stale.unlink()
     prom_dir = state_dir / "prometheus"
     shutil.rmtree(prom_dir, ignore_errors=True)
     prom_dir.mkdir(parents=True)

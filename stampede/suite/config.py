@@ -154,11 +154,13 @@ def validate(config: SuiteConfig, workdir: Path) -> Plan:
         rundir.check_run_id(c.run_id)
     profile = profiles.get_profile(c.profile, c.target)
     specs = profiles.with_users(profiles.select(profile, c.experiments), c.users)
-    locustfile = resolve(c.locustfile, workdir)
-    if not locustfile.is_file():
-        raise InputError(
-            f"locustfile {locustfile} not found (run from the repository root or pass --locustfile)"
-        )
+    for own in [c.locustfile, *(Path(s.locustfile) for s in specs if s.locustfile)]:
+        locustfile = resolve(own, workdir)
+        if not locustfile.is_file():
+            raise InputError(
+                f"locustfile {locustfile} not found (run from the repository root or pass "
+                "--locustfile)"
+            )
     files = profiles.resolve_files(specs, resolve(c.experiments_dir, workdir), c.target)
     if c.slo is not None:
         slo = resolve(c.slo, workdir)
@@ -177,6 +179,7 @@ def spec_dict(spec: ExperimentSpec) -> dict[str, Any]:
         "warmup_s": spec.warmup_s,
         "cooldown_s": spec.cooldown_s,
         "chaos_timeout_s": spec.chaos_timeout_s,
+        **({"locustfile": spec.locustfile} if spec.locustfile else {}),
     }
 
 

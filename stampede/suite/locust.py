@@ -60,7 +60,7 @@ def start_locust(ctx: RunContext, spec: ExperimentSpec) -> procs.Child:
     """Start Locust for ``spec`` against the target's agent."""
     cmd = locust_command(
         spec,
-        ctx.path(ctx.config.locustfile),
+        ctx.path(Path(spec.locustfile) if spec.locustfile else ctx.config.locustfile),
         ctx.agent_url,
         ctx.run_dir / "locust",
         ctx.config.seed,

@@ -132,3 +132,8 @@ def spawn_agent(
     )  # fmt: skip
     proc = procs.start(cmd, log, procs.http_ok(f"{url}/readyz"), "agent", 60, env=full_env)
     return proc, url
+
+
+#: The durable-job weaknesses need worker processes to kill: each is shown to disable its mechanism
+#: (reclaim, checkpoints) with real SIGKILLs in tests/target_agent/jobs/test_worker_kill.py.
+JOB_WEAKNESSES = frozenset({"no_checkpoint", "no_reclaim"})

@@ -27,6 +27,7 @@ from target_agent.agent.resilience.dependency import Hooks
 from target_agent.agent.resilience.errors import parse_retry_after
 from target_agent.agent.resilience.retry import RetryDetails
 from target_agent.agent.settings import WEAKNESSES, DependencyPolicy, Settings
+from tests.target_agent.agent.support import JOB_WEAKNESSES
 
 pytestmark = pytest.mark.anyio
 
@@ -270,7 +271,9 @@ def test_timeouts_must_fit_in_the_deadline() -> None:
 def test_each_weakness_changes_the_effective_policy_or_a_flag(weakness: str) -> None:
     base, weak = Settings(), Settings(weakness=weakness)
     changed = base.policy("tool:get_logs") != weak.policy("tool:get_logs")
-    flags = {"readiness_on_redis", "no_graceful_shutdown", "trust_tools"}
+    # Flags read where the mechanism lives; the two job weaknesses by the job worker
+    # (tests/target_agent/jobs/test_worker_kill.py shows each really disables its mechanism).
+    flags = {"readiness_on_redis", "no_graceful_shutdown", "trust_tools", *JOB_WEAKNESSES}
     assert changed or weakness in flags
 
 

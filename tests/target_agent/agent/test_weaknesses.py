@@ -18,6 +18,7 @@ from stampede import procs
 from target_agent.agent.settings import WEAKNESSES
 from tests.conftest import Server
 from tests.target_agent.agent.support import (
+    JOB_WEAKNESSES,
     agent_settings,
     by_service,
     fresh_db,
@@ -191,11 +192,16 @@ CASES: dict[str, Case] = {
 }
 
 
+IN_PROCESS = tuple(w for w in WEAKNESSES if w not in JOB_WEAKNESSES)
+
+
 def test_every_weakness_has_a_case() -> None:
-    assert set(CASES) == set(WEAKNESSES)
+    assert set(CASES) == set(IN_PROCESS) and set(WEAKNESSES) >= JOB_WEAKNESSES
+    shown = (Path(__file__).parents[1] / "jobs/test_worker_kill.py").read_text()
+    assert all(f'weakness="{w}"' in shown for w in JOB_WEAKNESSES)
 
 
-@pytest.mark.parametrize("weakness", WEAKNESSES, ids=WEAKNESSES)
+@pytest.mark.parametrize("weakness", IN_PROCESS, ids=IN_PROCESS)
 async def test_weakness_really_disables_its_mechanism(
     weakness: str, toolbox: Server, shared_redis: Server, tmp_path: Path
 ) -> None:
