@@ -3,11 +3,12 @@
 Protocol per request: take the next case of the user's trial group (a case drawn from
 ``--stampede-cases``, else the reference cases, with the user's seeded RNG, then asked K times in
 a row: ``--stampede-repeat K`` or the case's ``repeat``; ``loadtests.trials``), build the request
-with the target profile (with a unique idempotency key), send it with ``catch_response=True``,
-judge the reply into a :class:`~loadtests.profile.Verdict` stamped with its attempt, put the
-verdict in the request's ``context`` (the recorder reads it from the request event), then
-``response.success()`` for correct / degraded / shed / unjudged and ``response.failure(reason)``
-for wrong / error.
+with the target profile (with a unique idempotency key), send it (:meth:`AgentUser.exchange`:
+the request Locust's ``catch_response=True`` would send), judge the reply into a
+:class:`~loadtests.profile.Verdict` stamped with its attempt, put the verdict in the request's
+``context`` (the recorder reads it from the request event), then fire Locust's request event
+as ``response.success()`` would for correct / degraded / shed / unjudged and
+``response.failure(reason)`` for wrong / error.
 
 Two load models:
 
@@ -28,6 +29,7 @@ Two load models:
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import random
 import socket
@@ -42,7 +44,8 @@ import gevent
 from gevent.lock import BoundedSemaphore
 from gevent.pool import Group
 from locust import FastHttpUser
-from locust.contrib.fasthttp import LocustBadStatusCode
+from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustBadStatusCode
+from locust.exception import CatchResponseError
 from locust.user.task import LOCUST_STATE_STOPPING
 
 from loadtests import hooks
@@ -127,10 +130,14 @@ class ResponseHeaders(Mapping[str, str]):
         return repr(self._full())
 
 
-def reply_from(response: Any, timeout_s: float) -> Reply:
-    """A :class:`Reply` from a FastHttpUser response (catch_response mode)."""
+def reply_from(response: Any, timeout_s: float, meta: Mapping[str, Any] | None = None) -> Reply:
+    """A :class:`Reply` from a FastHttpUser response.
+
+    ``meta``: the request's event keywords (:meth:`AgentUser.exchange`); without it, the
+    response's own ``request_meta`` (catch_response mode).
+    """
     status = int(getattr(response, "status_code", 0) or 0)
-    exc = response.request_meta.get("exception")
+    exc = (response.request_meta if meta is None else meta).get("exception")
     if status == 0:
         return Reply(0, error=describe_error(exc or getattr(response, "error", None), timeout_s))
     if exc is not None and not isinstance(exc, LocustBadStatusCode):
@@ -234,30 +241,79 @@ class AgentUser(FastHttpUser):
         time is the actual send.
         """
         scheduled = self._scheduled.pop(gevent.getcurrent(), None) if self._scheduled else None
-        with self.client.request(
-            spec.method,
-            spec.path,
-            name=spec.name,
-            json=spec.json,
-            headers=dict(spec.headers),
-            catch_response=True,
-        ) as response:
-            try:
-                verdict = judge(reply_from(response, self.settings.timeout_s))
-            except Exception as exc:  # a profile bug must not lose the request from the counts
-                logger.exception("profile %s failed to judge a reply", self.profile.name)
-                verdict = Verdict(Outcome.ERROR, f"profile failed to judge: {exc!r}", 0)
-            if attempt is not None:
-                verdict = verdict.with_attempt(attempt)
-            context = response.request_meta["context"]
-            context[CONTEXT_KEY] = verdict
-            if scheduled is not None:
-                context[SCHEDULED_KEY] = scheduled
-            if verdict.failed:
-                response.failure(verdict.reason or verdict.outcome)
-            else:
-                response.success()
+        response, meta = self.exchange(spec)
+        try:
+            verdict = judge(reply_from(response, self.settings.timeout_s, meta))
+        except Exception as exc:  # a profile bug must not lose the request from the counts
+            logger.exception("profile %s failed to judge a reply", self.profile.name)
+            verdict = Verdict(Outcome.ERROR, f"profile failed to judge: {exc!r}", 0)
+        if attempt is not None:
+            verdict = verdict.with_attempt(attempt)
+        context = meta["context"]
+        context[CONTEXT_KEY] = verdict
+        if scheduled is not None:
+            context[SCHEDULED_KEY] = scheduled
+        # What catch_response's response.failure(reason) / .success() hand Locust's stats.
+        failed = verdict.failed
+        meta["exception"] = (
+            CatchResponseError(verdict.reason or verdict.outcome) if failed else None
+        )
+        self.client.request_event.fire(**meta)
         return verdict
+
+    def exchange(self, spec: RequestSpec) -> tuple[Any, dict[str, Any]]:
+        """Send ``spec``; the response and the request event's keywords, not yet fired.
+
+        The request Locust's ``FastHttpSession.request(..., catch_response=True)`` sends (the
+        same URL, headers, JSON body, timing, ``response_length``, transport exception and user
+        context), without its context manager: :meth:`send` judges the reply, then fires the
+        event itself with the verdict's failure, as ``response.failure()`` would. That
+        manager costs a copy of the response per request (bench/README.md,
+        ``locust_overhead.py``); tests/loadtests/test_exchange.py holds the two paths equal.
+        """
+        client = self.client
+        name = spec.name
+        if client.request_name and not name:
+            name = client.request_name
+        url = client._build_url(spec.path)
+        start_time = time.time()
+        context = {**self.context()}
+        headers = dict(spec.headers)
+        if client.auth_header:
+            headers["Authorization"] = client.auth_header
+        if "Accept-Encoding" not in headers and "accept-encoding" not in headers:
+            headers["Accept-Encoding"] = "gzip, deflate, br"
+        data = None
+        if spec.json is not None:
+            data = json.dumps(spec.json)  # Locust's own encoder, so the same bytes
+            if "Content-Type" not in headers and "content-type" not in headers:
+                headers["Content-Type"] = "application/json"
+            if "Accept" not in headers and "accept" not in headers:
+                headers["Accept"] = "application/json"
+        started = time.perf_counter()
+        response = client._send_request_safe_mode(spec.method, url, payload=data, headers=headers)
+        meta: dict[str, Any] = {
+            "request_type": spec.method,
+            "name": name or spec.path,
+            "context": context,
+            "response": response,
+            "exception": None,
+            "start_time": start_time,
+            "url": url,
+            "response_length": 0,
+        }
+        try:
+            meta["response_length"] = len(response.content) if response.content else 0
+        except FAILURE_EXCEPTIONS as exc:  # the body was cut off: a transport error
+            meta["response_time"] = (time.perf_counter() - started) * 1000
+            meta["exception"] = exc
+            return response, meta
+        meta["response_time"] = (time.perf_counter() - started) * 1000
+        try:
+            response.raise_for_status()
+        except FAILURE_EXCEPTIONS as exc:
+            meta["exception"] = exc
+        return response, meta
 
     # -- open model ------------------------------------------------------------------------
 

@@ -233,6 +233,36 @@ def _typed(value: Any, key: str, kind: type | tuple[type, ...], nullable: bool =
     return value
 
 
+def _plain_answer(data: Mapping[str, Any]) -> tuple[Any, Any, Any, Any, Any] | None:
+    """The answer's typed fields when each is exactly the JSON type ``read`` wants, else None.
+
+    The per-request shortcut of ``read``'s ``_typed(_require(...))`` checks: exact types
+    (``type(x) is int`` is never a bool) are what those checks accept unchanged; anything
+    else (missing, null, bool, a subclass) returns None and takes the checked path, which
+    raises the same errors as before.
+    """
+    try:
+        fields = (
+            data["root_cause"],
+            data["investigation_id"],
+            data["tokens"],
+            data["cost_usd"],
+            data["retries"],
+        )
+    except KeyError:
+        return None
+    root, ident, tokens, cost, retries = fields
+    if (
+        (root is None or type(root) is str)
+        and type(ident) is str
+        and type(tokens) is int
+        and (type(cost) is float or type(cost) is int)
+        and type(retries) is int
+    ):
+        return fields
+    return None
+
+
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(k.__name__ for k in kinds)
@@ -304,6 +334,20 @@ class TargetProfile:
         if status not in ("complete", "degraded"):
             raise MalformedAnswer(f"field 'status' is {status!r}, expected complete or degraded")
         replica = data.get("replica") or reply.header(self.replica_header)
+        fast = _plain_answer(data)
+        if fast is not None:
+            root_cause, investigation_id, tokens, cost_usd, retries = fast
+            missing = data.get("missing_evidence")
+            return _new_answer(  # = the checked construction below, for plain JSON types
+                status=status,
+                root_cause=root_cause,
+                investigation_id=investigation_id,
+                tokens=tokens,
+                cost_usd=float(cost_usd),
+                retries=retries,
+                replica=str(replica) if replica else None,
+                missing_evidence=tuple(str(t) for t in missing) if missing else (),
+            )
         return _new_answer(  # = Answer(...), faster (per request)
             status=status,
             root_cause=_typed(_require(data, "root_cause"), "root_cause", str, nullable=True),

@@ -4,7 +4,7 @@ The row count equals Locust's request count because both come from the same plac
 ``request`` event. Locust counts every fired event (successes, failures, connection errors) and
 :func:`attach` writes one row for each. The outcome reaches the event in its ``context`` dict
 under :data:`CONTEXT_KEY` (``AgentUser`` puts a :class:`~loadtests.profile.Verdict` there before
-the ``catch_response`` block reports the request); an event without one — a request some other
+it fires the request's event); an event without one — a request some other
 user class made — is recorded as ``error`` when Locust saw an exception, else ``correct``. In the
 open model the context also holds the arrival's scheduled start (:data:`SCHEDULED_KEY`): the row
 gets ``scheduled_ts`` and ``user_latency_ms`` from it (without one, the request was due when

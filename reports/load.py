@@ -341,7 +341,8 @@ def _read_columnar(
     # takes the text path, which refuses it naming the line.
     if any(pc.any(pc.is_nan(table[c])).as_py() for c in present if c in numeric):
         return None
-    frame = table.to_pandas()
+    # self_destruct: each column's Arrow buffers are freed once converted (peak: ~one copy)
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
     for column in columns:
         if column not in frame.columns:
@@ -405,10 +406,23 @@ def _with_trial_groups(frame: pd.DataFrame) -> pd.DataFrame:
     if has.any():
         exp_codes, exp_uniques = pd.factorize(frame["experiment"][has])
         trial_codes, _ = pd.factorize(trial[has])
-        key = trial_codes.astype(np.int64) * max(1, len(exp_uniques)) + exp_codes
-        ids[has], _ = pd.factorize(key)
+        ids[has] = _pair_ids(trial_codes, exp_codes, len(exp_uniques))
     frame[TRIAL_GROUP] = ids
     return frame
+
+
+def _pair_ids(trial_codes: np.ndarray, exp_codes: np.ndarray, n_exp: int) -> np.ndarray:
+    """Dense ids of the ``(trial, experiment)`` code pairs, in order of first appearance.
+
+    A trial token names its Locust process, so it normally belongs to one experiment: then the
+    trial codes (dense, first-appearance order) are the ids already, with no second hash.
+    """
+    owner = np.full(int(trial_codes.max()) + 1, -1, dtype=np.int64)
+    owner[trial_codes] = exp_codes
+    if bool((owner[trial_codes] == exp_codes).all()):
+        return trial_codes.astype(np.int64)
+    key = trial_codes.astype(np.int64) * max(1, n_exp) + exp_codes
+    return pd.factorize(key)[0].astype(np.int64)
 
 
 def _in_ts_order(frame: pd.DataFrame, categories: tuple[str, ...] = ()) -> pd.DataFrame:

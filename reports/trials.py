@@ -127,22 +127,25 @@ def _groups(rows: pd.DataFrame, *, first: bool = False) -> dict[str, np.ndarray]
         np.minimum.at(at, gid, np.arange(len(gid)))
         out["first"] = where[at]
     repeat = rows["repeat"].to_numpy(dtype=float)[where]
-    high, low = np.full(n, -np.inf), np.full(n, np.inf)
-    np.fmax.at(high, gid, repeat)  # fmax/fmin skip NaN, as pandas' max/min do
-    np.fmin.at(low, gid, repeat)
-    high[np.isinf(high)], low[np.isinf(low)] = np.nan, np.nan
     attempts = np.bincount(gid, minlength=n)
+    # A group of one row has one distinct attempt and key (or none if NaN/empty) and its K is
+    # that row's: only the rows of larger groups need ufunc.at or the pair hashing (none at
+    # all when every K is 1).
+    single = attempts[gid] == 1
+    high, low = np.full(n, -np.inf), np.full(n, np.inf)
+    many = ~single
+    np.fmax.at(high, gid[many], repeat[many])  # fmax/fmin skip NaN, as pandas' max/min do
+    np.fmin.at(low, gid[many], repeat[many])
+    high[np.isinf(high)], low[np.isinf(low)] = np.nan, np.nan
+    high[gid[single]] = low[gid[single]] = repeat[single]
     correct = (rows["outcome"] == Outcome.CORRECT).to_numpy(dtype=float)[where]
     codes, empty = _key_codes(rows, where)
     attempt = rows["attempt"].to_numpy(dtype=float)[where]
-    # A group of one row has one distinct attempt and key (or none if NaN/empty): only the
-    # rows of larger groups need the pair hashing (none at all when every K is 1).
-    single = attempts[gid] == 1
     distinct = np.bincount(gid[single], weights=~np.isnan(attempt[single]), minlength=n)
     keys = np.bincount(gid[single], weights=~np.isnan(codes[single]), minlength=n)
     if not single.all():
-        distinct = distinct + _distinct(gid[~single], attempt[~single], n)
-        keys = keys + _distinct(gid[~single], codes[~single], n)
+        distinct = distinct + _distinct(gid[many], attempt[many], n)
+        keys = keys + _distinct(gid[many], codes[many], n)
     distinct, keys = distinct.astype(np.int64), keys.astype(np.int64)
     no_key = np.bincount(gid, weights=empty.astype(float), minlength=n)
     return out | {

@@ -11,8 +11,11 @@ line and exits 2. kubectl is always given ``--context kind-<name>``.
     status   nodes, deployments, HPA, URLs; replica counts for samples.csv   (status.py)
     heal     uncordon nodes, scale redis back (faults: the target)           (heal.py)
 
+``deploy`` creates the Secrets the manifests name but do not hold (``GENERATED_SECRETS``: the
+toolbox admin token, the password of the agent's checkpoint database), random, kept once made.
+
 Modules: ``layout`` (names, paths, timeouts), ``tools`` (the one shell-out helper), ``secret``
-(namespace, admin token), ``endpoints`` (URLs on the host, chaos env). The suite's target for
+(namespace, generated Secrets), ``endpoints`` (URLs on the host, chaos env). The suite's target for
 kind is ``stampede.targets.kind.KindTarget``, built on these.
 """
 
@@ -48,10 +51,13 @@ from stampede.kind.layout import (
     AGENT,
     AGENT_NODE_PORT,
     BUILD_TIMEOUT_S,
+    CHECKPOINT_SECRET,
+    CHECKPOINT_SECRET_KEY,
     CLUSTER_NAME,
     CORDON_ANNOTATION,
     CREATE_TIMEOUT_S,
     DEPLOYMENTS,
+    GENERATED_SECRETS,
     HARNESS_IMAGE,
     IMAGE,
     IMAGES,
@@ -63,11 +69,12 @@ from stampede.kind.layout import (
     NAMESPACE,
     REPO_ROOT,
     ROLLOUT_TIMEOUT_S,
+    STATEFULSETS,
     TOOLBOX_NODE_PORT,
     TOOLBOX_SECRET,
     TOOLBOX_SECRET_KEY,
 )
-from stampede.kind.secret import ensure_admin_token, ensure_namespace, read_admin_token
+from stampede.kind.secret import ensure_namespace, ensure_secret, read_admin_token, read_secret
 from stampede.kind.status import ReplicaSampler, ready_problem, replica_counts, status
 from stampede.kind.tools import (
     INSTALL_HINTS,
@@ -83,10 +90,13 @@ __all__ = [
     "AGENT",
     "AGENT_NODE_PORT",
     "BUILD_TIMEOUT_S",
+    "CHECKPOINT_SECRET",
+    "CHECKPOINT_SECRET_KEY",
     "CLUSTER_NAME",
     "CORDON_ANNOTATION",
     "CREATE_TIMEOUT_S",
     "DEPLOYMENTS",
+    "GENERATED_SECRETS",
     "HARNESS_IMAGE",
     "IMAGE",
     "IMAGES",
@@ -99,6 +109,7 @@ __all__ = [
     "NAMESPACE",
     "REPO_ROOT",
     "ROLLOUT_TIMEOUT_S",
+    "STATEFULSETS",
     "TOOLBOX_NODE_PORT",
     "TOOLBOX_SECRET",
     "TOOLBOX_SECRET_KEY",
@@ -116,8 +127,8 @@ __all__ = [
     "docker_engine_problem",
     "down",
     "endpoints",
-    "ensure_admin_token",
     "ensure_namespace",
+    "ensure_secret",
     "heal_cluster",
     "host_port",
     "image_id",
@@ -126,6 +137,7 @@ __all__ = [
     "load_image",
     "load_kind_config",
     "read_admin_token",
+    "read_secret",
     "ready_problem",
     "replica_counts",
     "require",

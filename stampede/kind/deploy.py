@@ -2,7 +2,8 @@
 
 The steps of ``deploy``, in order::
 
-    deploy   docker build (agent, harness) -> kind load -> Secret -> kubectl apply -k -> rollouts
+    deploy   docker build (agent, harness) -> kind load -> Secrets -> kubectl apply -k
+             -> rollouts (metrics-server, the postgres StatefulSet, the Deployments)
              -> annotate the agent Deployment with the source digest (stampede.kind.image)
 """
 
@@ -20,14 +21,16 @@ from stampede.kind.layout import (
     AGENT,
     CLUSTER_NAME,
     DEPLOYMENTS,
+    GENERATED_SECRETS,
     IMAGES,
     KIND_OVERLAY,
     METRICS_SERVER,
     NAMESPACE,
     REPO_ROOT,
     ROLLOUT_TIMEOUT_S,
+    STATEFULSETS,
 )
-from stampede.kind.secret import ensure_admin_token, ensure_namespace
+from stampede.kind.secret import ensure_namespace, ensure_secret
 from stampede.kind.tools import Say, kubectl, quiet, require, require_docker_engine, tail
 
 
@@ -51,25 +54,29 @@ def wait_for_rollouts(
     namespace: str = NAMESPACE,
     names: Iterable[str] = DEPLOYMENTS,
     timeout_s: float = ROLLOUT_TIMEOUT_S,
+    resource: str = "deployment",
 ) -> None:
-    """``kubectl rollout status`` for each Deployment; HarnessError naming the first stuck one."""
-    for deployment in names:
+    """``kubectl rollout status`` for each ``resource`` (deployment, statefulset) in ``names``.
+
+    Raises HarnessError naming the first one that is stuck.
+    """
+    for workload in names:
         proc = kubectl(
             context,
             "--namespace",
             namespace,
             "rollout",
             "status",
-            f"deployment/{deployment}",
+            f"{resource}/{workload}",
             f"--timeout={int(timeout_s)}s",
             timeout_s=timeout_s + 30,
             check=False,
         )
         if proc.returncode != 0:
             raise HarnessError(
-                f"deployment {namespace}/{deployment} did not roll out within {timeout_s:g} s "
+                f"{resource} {namespace}/{workload} did not roll out within {timeout_s:g} s "
                 f"({tail(proc.stderr) or tail(proc.stdout) or 'no output'}); look at "
-                f"`kubectl --context {context} -n {namespace} describe deployment/{deployment}`"
+                f"`kubectl --context {context} -n {namespace} describe {resource}/{workload}`"
             )
 
 
@@ -95,7 +102,8 @@ def deploy(
         load_image(tag, name, say=say)
     existed = deployment_names(context)
     ensure_namespace(context)
-    ensure_admin_token(context)
+    for secret, key in GENERATED_SECRETS:
+        ensure_secret(context, secret, key)
     shown = overlay.relative_to(REPO_ROOT) if overlay.is_relative_to(REPO_ROOT) else overlay
     say(f"applying {shown}")
     kubectl(context, "apply", "--kustomize", str(overlay), timeout_s=120)
@@ -105,8 +113,9 @@ def deploy(
         kubectl(context, "--namespace", NAMESPACE, "rollout", "restart", f"deployment/{deployment}")
     if restart:
         say(f"restarted {', '.join(restart)} to run the new image")
-    say("waiting for metrics-server and the stampede deployments to roll out")
+    say("waiting for metrics-server, postgres and the stampede deployments to roll out")
     wait_for_rollouts(context, METRICS_SERVER[0], [METRICS_SERVER[1]], timeout_s)
+    wait_for_rollouts(context, NAMESPACE, STATEFULSETS, timeout_s, "statefulset")
     wait_for_rollouts(context, NAMESPACE, DEPLOYMENTS, timeout_s)
     if build:
         mark_deployed(context, digest)

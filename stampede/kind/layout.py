@@ -25,8 +25,18 @@ AGENT_NODE_PORT = 30800
 TOOLBOX_NODE_PORT = 30810
 TOOLBOX_SECRET = "toolbox-admin"
 TOOLBOX_SECRET_KEY = "token"
+# The password of the agent's checkpoint database (k8s/base/postgres.yaml, docs/durable.md).
+CHECKPOINT_SECRET = "checkpoint-postgres"
+CHECKPOINT_SECRET_KEY = "password"
+# Secrets that are not in the manifests: `deploy` creates each with a random value, once.
+GENERATED_SECRETS = (
+    (TOOLBOX_SECRET, TOOLBOX_SECRET_KEY),
+    (CHECKPOINT_SECRET, CHECKPOINT_SECRET_KEY),
+)
 AGENT = "agent"
 DEPLOYMENTS = ("redis", "toolbox", "prometheus", AGENT)  # waited for, in this order
+# Waited for before the agent, whose workers open the checkpointer as they start.
+STATEFULSETS = ("postgres",)
 METRICS_SERVER = ("kube-system", "metrics-server")
 # Nodes cordoned by experiments/activities/k8s carry this annotation (see heal).
 CORDON_ANNOTATION = "stampede.dev/cordoned-by"

@@ -22,7 +22,9 @@ from typing import Any
 
 from tests.k8s import support
 
-SERVICE_REF = re.compile(r"//([a-z0-9][a-z0-9-]*(?:\.[a-z0-9.-]+)?):(\d+)")
+# `//service:port` or, after credentials, `@service:port` (a DSN: postgresql://user:pw@host:5432).
+SERVICE_REF = re.compile(r"(//|@)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9.-]+)?):(\d+)(?=/|$)")
+DEPENDENT = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 _QUANTITY = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "K": 1000, "M": 1000**2, "G": 1000**3}
 
 
@@ -61,7 +63,8 @@ def _env(
         env.update(support.one(objects, "ConfigMap", ref["name"]).get("data", {}))
     for item in container.get("env", []):
         if "value" in item:
-            env[item["name"]] = str(item["value"])
+            # The kubelet expands $(VAR) of variables defined before this one; others stay.
+            env[item["name"]] = DEPENDENT.sub(lambda m: env.get(m[1], m[0]), str(item["value"]))
             continue
         value_from = item["valueFrom"]
         if "fieldRef" in value_from:
@@ -77,9 +80,9 @@ def _loopback(env: dict[str, str], endpoints: Mapping[str, str]) -> dict[str, st
     """Rewrite ``//service:port`` to the loopback address in ``endpoints`` (all must be mapped)."""
     out: dict[str, str] = {}
     for name, value in env.items():
-        for host, port in SERVICE_REF.findall(value):
+        for _, host, port in SERVICE_REF.findall(value):
             assert f"{host}:{port}" in endpoints, f"{name}={value}: {host}:{port} is not mapped"
-        out[name] = SERVICE_REF.sub(lambda m: "//" + endpoints[f"{m[1]}:{m[2]}"], value)
+        out[name] = SERVICE_REF.sub(lambda m: m[1] + endpoints[f"{m[2]}:{m[3]}"], value)
     return out
 
 

@@ -18,11 +18,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from faults.client import FaultClient
 from stampede import procs
 from stampede.cases.reference import reference_cases
+from tests import pgserver
 from tests.image import podrun
 from tests.image.conftest import (
     AGENT_LIMIT_MB,
@@ -35,6 +37,9 @@ from tests.image.conftest import (
 from tests.k8s import support
 
 TOKEN = secrets.token_hex(12)
+PG_PASSWORD = secrets.token_urlsafe(12)
+#: The Secrets `stampede kind deploy` creates (random values, as there).
+SECRETS = {("toolbox-admin", "token"): TOKEN, ("checkpoint-postgres", "password"): PG_PASSWORD}
 
 
 class _Recorder:
@@ -79,7 +84,7 @@ def _start(
     port = procs.free_port()
     spec = podrun.pod_run(
         objects, deployment, port=port, endpoints=endpoints,
-        secrets={("toolbox-admin", "token"): TOKEN}, pod_name=f"{deployment}-imagecheck",
+        secrets=SECRETS, pod_name=f"{deployment}-imagecheck",
     )  # fmt: skip
     assert spec.image == image, f"{deployment} runs {spec.image}, the build tagged {image}"
     name = f"stampede-imagecheck-{deployment}-{port}"
@@ -101,18 +106,32 @@ def toolbox(images: dict[str, str], rendered_kind: list[dict[str, Any]]) -> Iter
     container.remove()
 
 
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """The manifests' PostgreSQL (user agent, database checkpoints, the Secret's password)."""
+    problem = pgserver.why_not()
+    if problem:
+        pytest.skip(f"the agent's checkpoints need PostgreSQL on kind: {problem}")
+    with pgserver.postgres_server("agent", PG_PASSWORD, "checkpoints") as (_dsn, port):
+        yield f"{procs.LOCALHOST}:{port}"
+
+
 def _agent(images: dict[str, str], objects: list[dict[str, Any]], toolbox: Container,
-           redis: str) -> Container:  # fmt: skip
-    endpoints = {"toolbox:8100": toolbox.url.removeprefix("http://"), "redis:6379": redis}
+           redis: str, postgres: str) -> Container:  # fmt: skip
+    endpoints = {
+        "toolbox:8100": toolbox.url.removeprefix("http://"),
+        "redis:6379": redis,
+        "postgres-0.postgres:5432": postgres,
+    }
     return _start(objects, "agent", images["agent"], endpoints)
 
 
 @pytest.fixture(scope="module")
 def agent(
     images: dict[str, str], rendered_kind: list[dict[str, Any]], toolbox: Container,
-    redis_server: str,
+    redis_server: str, postgres: str,
 ) -> Iterator[Container]:  # fmt: skip
-    container = _agent(images, rendered_kind, toolbox, redis_server)
+    container = _agent(images, rendered_kind, toolbox, redis_server, postgres)
     yield container
     container.remove()
 
@@ -193,6 +212,38 @@ def test_an_investigation_is_answered_with_the_true_root_cause(agent: Container)
     assert body["replica"] == "agent-imagecheck"
 
 
+def test_the_agent_image_has_the_postgres_checkpointer_with_a_bundled_libpq(
+    images: dict[str, str],
+) -> None:
+    probe = "import langgraph.checkpoint.postgres.aio, psycopg; print(psycopg.pq.__impl__)"
+    out = docker("run", "--rm", "--network", "host", images["agent"], "python", "-c", probe)
+    assert out.stdout.strip() == "binary", out.stdout
+
+
+def test_an_async_investigation_checkpoints_in_postgres_and_completes(
+    agent: Container, postgres: str
+) -> None:
+    """The manifests' backend (postgres, DSN from the Secret) really serves the job worker."""
+    case = reference_cases()[2]
+    response = httpx.post(f"{agent.url}/investigations", json=dict(case.input), timeout=30,
+                          trust_env=False)  # fmt: skip
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+    deadline = time.monotonic() + 60
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = httpx.get(f"{agent.url}{location}", timeout=10, trust_env=False).json()
+        if body.get("status") in ("complete", "degraded", "failed"):
+            break
+        time.sleep(0.3)
+    assert body.get("status") == "complete", body
+    host, port = postgres.split(":")
+    dsn = f"postgresql://agent:{PG_PASSWORD}@{host}:{port}/checkpoints"
+    with psycopg.connect(dsn) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables").fetchall()}
+    assert "checkpoints" in tables, tables
+
+
 def test_metrics_are_served_in_multiprocess_mode(agent: Container) -> None:
     httpx.post(f"{agent.url}/investigate", json=dict(reference_cases()[1].input), timeout=30,
                trust_env=False)  # fmt: skip
@@ -204,9 +255,9 @@ def test_metrics_are_served_in_multiprocess_mode(agent: Container) -> None:
 
 def test_sigterm_drains_an_in_flight_investigation(
     images: dict[str, str], rendered_kind: list[dict[str, Any]], toolbox: Container,
-    redis_server: str,
+    redis_server: str, postgres: str,
 ) -> None:  # fmt: skip
-    container = _agent(images, rendered_kind, toolbox, redis_server)
+    container = _agent(images, rendered_kind, toolbox, redis_server, postgres)
     faults = FaultClient(toolbox.url, TOKEN)
     try:
         faults.set("tools", {"latency_ms": 1500, "ttl_s": 60})

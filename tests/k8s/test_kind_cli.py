@@ -53,15 +53,16 @@ if tool == "kubectl":
     if "--namespace" in rest:
         i = rest.index("--namespace"); rest = rest[:i] + rest[i + 2:]
     if rest[:2] == ["get", "secret"]:
-        if env("FAKE_SECRET"):
-            print(env("FAKE_SECRET"), end="")
+        stored = json.loads(env("FAKE_SECRETS", "{}"))  # name -> base64 value of its one key
+        if rest[2] in stored:
+            print(stored[rest[2]], end="")
             sys.exit(0)
-        print('Error from server (NotFound): secrets "toolbox-admin" not found', file=sys.stderr)
+        print(f'Error from server (NotFound): secrets "{rest[2]}" not found', file=sys.stderr)
         sys.exit(1)
     if rest[:2] == ["get", "deployments"]:
         print(env("FAKE_DEPLOYMENTS", ""), end="")
         sys.exit(0)
-    if rest[:2] == ["rollout", "status"] and rest[2] == "deployment/" + env("FAKE_STUCK", "-"):
+    if rest[:2] == ["rollout", "status"] and rest[2] == env("FAKE_STUCK", "-"):
         print("error: timed out waiting for the condition", file=sys.stderr)
         sys.exit(1)
     sys.exit(0)
@@ -252,6 +253,7 @@ def test_deploy_builds_loads_applies_and_waits_in_order(tmp_path: Path) -> None:
     rollouts = [a[-2] for a in kubectl_calls if "rollout" in a and "status" in a]
     assert rollouts == [
         "deployment/metrics-server",
+        "statefulset/postgres",  # before the agent, whose workers open the checkpointer
         "deployment/redis",
         "deployment/toolbox",
         "deployment/prometheus",
@@ -261,35 +263,70 @@ def test_deploy_builds_loads_applies_and_waits_in_order(tmp_path: Path) -> None:
     assert "agent:   http://127.0.0.1:18000" in proc.stdout
 
 
-def test_deploy_creates_a_random_token_without_putting_it_in_argv(tmp_path: Path) -> None:
+def _applied_secrets(fake: Fakes) -> dict[str, dict[str, str]]:
+    """``{name: stringData}`` of every Secret sent to ``kubectl apply -f -``."""
+    applied = [json.loads(c["stdin"]) for c in fake.calls() if c["stdin"].strip()]
+    return {d["metadata"]["name"]: d["stringData"] for d in applied if d["kind"] == "Secret"}
+
+
+def test_deploy_creates_random_secrets_without_putting_them_in_argv(tmp_path: Path) -> None:
+    """The toolbox token and the checkpoint database's password: random, URL-safe, on stdin."""
     fake = fakes(tmp_path)
     assert fake.stampede("deploy", "--no-build", FAKE_CLUSTERS="stampede").returncode == 0
-    applied = [json.loads(c["stdin"]) for c in fake.calls() if c["stdin"].strip()]
-    secrets = [doc for doc in applied if doc["kind"] == "Secret"]
-    assert len(secrets) == 1
-    token = secrets[0]["stringData"][kind.TOOLBOX_SECRET_KEY]
-    assert len(token) >= 24 and secrets[0]["metadata"]["name"] == kind.TOOLBOX_SECRET
-    assert all(token not in " ".join(a) for a in fake.argv())
-    namespace_first = [doc["kind"] for doc in applied]
-    assert namespace_first == ["Namespace", "Secret"]
+    secrets = _applied_secrets(fake)
+    assert secrets.keys() == {kind.TOOLBOX_SECRET, kind.CHECKPOINT_SECRET}
+    assert set(secrets[kind.TOOLBOX_SECRET]) == {kind.TOOLBOX_SECRET_KEY}
+    assert set(secrets[kind.CHECKPOINT_SECRET]) == {kind.CHECKPOINT_SECRET_KEY}
+    values = [value for data in secrets.values() for value in data.values()]
+    assert len(set(values)) == 2, "each Secret gets its own random value"
+    for value in values:
+        # The password goes into the agent's DSN by $(VAR) expansion: it must need no escaping.
+        assert len(value) >= 24 and re.fullmatch(r"[A-Za-z0-9_-]+", value), value
+        assert all(value not in " ".join(a) for a in fake.argv())
+    calls = fake.calls()
+    kinds = [json.loads(c["stdin"])["kind"] for c in calls if c["stdin"].strip()]
+    assert kinds == ["Namespace", "Secret", "Secret"]
+    last_secret = max(i for i, c in enumerate(calls) if '"Secret"' in c["stdin"])
+    apply_k = next(i for i, c in enumerate(calls) if "--kustomize" in c["args"])
+    assert last_secret < apply_k, "the pods that read the Secrets start after they exist"
     assert not [a for a in fake.argv() if a[:2] == ["docker", "build"]]
 
 
-def test_deploy_keeps_an_existing_token_and_restarts_what_ran_the_old_image(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("existing", "created"),
+    [
+        ((), {kind.TOOLBOX_SECRET, kind.CHECKPOINT_SECRET}),
+        ((kind.TOOLBOX_SECRET,), {kind.CHECKPOINT_SECRET}),
+        ((kind.TOOLBOX_SECRET, kind.CHECKPOINT_SECRET), set()),
+    ],
+    ids=["none", "toolbox-only", "both"],
+)
+def test_deploy_keeps_existing_secrets_and_creates_only_the_missing_ones(
+    tmp_path: Path, existing: tuple[str, ...], created: set[str]
 ) -> None:
+    """A kept password matters: PostgreSQL sets it once, when it initialises its volume."""
     fake = fakes(tmp_path)
-    secret = base64.b64encode(b"kept-token").decode()
+    stored = {name: base64.b64encode(f"kept-{name}".encode()).decode() for name in existing}
+    proc = fake.stampede(
+        "deploy", "--no-build", FAKE_CLUSTERS="stampede", FAKE_SECRETS=json.dumps(stored)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert set(_applied_secrets(fake)) == created
+
+
+def test_deploy_restarts_what_ran_the_old_image(tmp_path: Path) -> None:
+    fake = fakes(tmp_path)
+    stored = {name: base64.b64encode(b"kept").decode() for name, _ in kind.GENERATED_SECRETS}
     proc = fake.stampede(
         "deploy",
         FAKE_CLUSTERS="stampede",
-        FAKE_SECRET=secret,
+        FAKE_SECRETS=json.dumps(stored),
         FAKE_DEPLOYMENTS="agent prometheus redis toolbox",
     )
     assert proc.returncode == 0, proc.stderr
-    assert not [c for c in fake.calls() if "Secret" in c["stdin"]]
+    assert not _applied_secrets(fake)
     restarts = [a[-1] for a in fake.argv() if "restart" in a]
-    assert restarts == ["deployment/agent", "deployment/toolbox"]
+    assert restarts == ["deployment/agent", "deployment/toolbox"], "postgres is not our image"
 
 
 def test_deploy_without_a_cluster_says_run_up_first(tmp_path: Path) -> None:
@@ -297,12 +334,14 @@ def test_deploy_without_a_cluster_says_run_up_first(tmp_path: Path) -> None:
     assert "no kind cluster named 'stampede': run `stampede kind up` first" in line
 
 
-def test_a_stuck_rollout_is_one_line_naming_the_deployment(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stuck", ["deployment/agent", "statefulset/postgres"])
+def test_a_stuck_rollout_is_one_line_naming_the_workload(tmp_path: Path, stuck: str) -> None:
     fake = fakes(tmp_path)
-    line = one_line_error(fake.stampede("deploy", FAKE_CLUSTERS="stampede", FAKE_STUCK="agent"))
-    assert "deployment stampede/agent did not roll out within 300 s" in line
+    line = one_line_error(fake.stampede("deploy", FAKE_CLUSTERS="stampede", FAKE_STUCK=stuck))
+    resource, name = stuck.split("/")
+    assert f"{resource} stampede/{name} did not roll out within 300 s" in line
     assert "timed out waiting for the condition" in line
-    assert "kubectl --context kind-stampede -n stampede describe deployment/agent" in line
+    assert f"kubectl --context kind-stampede -n stampede describe {stuck}" in line
 
 
 def test_status_without_a_cluster_says_so(tmp_path: Path) -> None:
