@@ -28,6 +28,7 @@ from stampede.contract import Outcome
 from stampede.errors import InputError
 from stampede.judges import Judge, Judgement, Panel, answer_key
 from stampede.metricmap import MetricMap
+from stampede.yamlinput import MAX_CONFIG_CHARS, read_text
 
 __all__ = ["DeclarativeProfile", "Read", "load_declarative_profile"]
 
@@ -50,10 +51,7 @@ class Read:
 def load_declarative_profile(path: str | Path) -> DeclarativeProfile:
     """Read and validate a YAML profile; raises ProfileFileError naming file, line and field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileFileError(f"{path}: cannot read the profile: {exc}") from exc
+    text = read_text(path, ProfileFileError, limit=MAX_CONFIG_CHARS)  # bounded before reading
     spec, panel = parse_profile(text, str(path))
     return DeclarativeProfile(spec, panel, str(path))
 

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -127,14 +126,6 @@ def test_bad_run_directory_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "summary.json" in done.stderr
     assert not (tmp_path / "x.html").exists()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[browser.Browser]:
-    if browser.chromium() is None:
-        pytest.skip("chromium not installed: run make system-deps")
-    with browser.Browser() as b:
-        yield b
 
 
 def test_compare_html_renders_in_headless_chromium(

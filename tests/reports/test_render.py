@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,15 +84,6 @@ def test_report_without_gate_has_no_slo_section_and_handles_edge_cases(tmp_path:
     assert 'id="slo"' not in html
     assert "journal chaos/no-journal/journal.json missing" in html
     assert html.count('class="plotly-graph-div"') == 3
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[browser.Browser]:
-    """One headless Chromium for this module; skipped, saying why, when it is not installed."""
-    if browser.chromium() is None:
-        pytest.skip("chromium not installed: run make system-deps")
-    with browser.Browser() as b:
-        yield b
 
 
 def test_report_renders_in_headless_chromium_without_js_errors(
