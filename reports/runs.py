@@ -20,6 +20,7 @@ their own (``[submit]``, ``[poll]``) and are not runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
@@ -40,6 +41,33 @@ RUN_SLIS: Final = (
 #: Experiment phases' SLI: cost per completed run in the phase / in the baseline phase.
 AMPLIFICATION: Final = "run_cost_amplification"
 NO_RUNS: Final = "no asynchronous runs in scope (loadtests/async_user.py writes them)"
+
+
+SUBMIT_SUFFIX: Final = " [submit]"
+POLL_SUFFIX: Final = " [poll]"
+
+
+def _names_matching(rows: pd.DataFrame, test: Callable[[str], bool]) -> np.ndarray:
+    """A boolean mask of the rows whose ``name`` passes ``test`` (on the categories if any)."""
+    names = rows["name"]
+    if isinstance(names.dtype, pd.CategoricalDtype):
+        hits = [i for i, c in enumerate(names.cat.categories) if test(str(c))]
+        return np.isin(names.cat.codes.to_numpy(), hits)
+    return names.astype(str).map(test).to_numpy(dtype=bool)
+
+
+def user_requests(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows that are requests as a user sees them: the asynchronous API's transport aside.
+
+    A poll is never one (its run's row says how the run ended); an accepted submit neither (its
+    run has a row of its own); a refused submit is: the user asked and got no run.
+    """
+    poll = _names_matching(rows, lambda n: n.endswith(POLL_SUFFIX))
+    submit = _names_matching(rows, lambda n: n.endswith(SUBMIT_SUFFIX))
+    if not (poll.any() or submit.any()):
+        return rows
+    accepted = submit & rows["outcome"].isin(SUCCESS_OUTCOMES).to_numpy(dtype=bool)
+    return rows[~(poll | accepted)]
 
 
 def flags(name: str) -> frozenset[str]:

@@ -28,7 +28,7 @@ from reports.measures import (
     user_latency,
 )
 from reports.phases import ExperimentPhases, experiment_phases
-from reports.runs import RUN_PREFIX, run_cost_amplification, run_slis
+from reports.runs import RUN_PREFIX, run_cost_amplification, run_slis, user_requests
 from reports.trials import TrialStats, trial_stats
 from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
 
@@ -119,7 +119,9 @@ def _known_sum(values: pd.Series) -> float | None:
 
 
 def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> None:
-    """The SLIs computed from requests.csv rows alone."""
+    """The SLIs computed from requests.csv rows alone (the asynchronous API's transport aside)."""
+    runs = _run_rows(rows)
+    rows = user_requests(rows)
     n = len(rows)
     duration = scope.end - scope.start
     no_rows = "no requests in scope"
@@ -153,7 +155,7 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     scope.set("trials", trials.trials)
     for name in ("pass_hat_k", "pass_at_k", "consistency"):
         scope.set(name, getattr(trials, name), trials.why)
-    run_slis(scope, _run_rows(rows))  # durable investigations (reports/runs.py)
+    run_slis(scope, runs)  # durable investigations (reports/runs.py)
 
 
 def _run_rows(rows: pd.DataFrame) -> pd.DataFrame:

@@ -419,3 +419,24 @@ def test_an_experiment_that_never_ran_is_kept_with_an_empty_window(tmp_path: Pat
     assert later.phases.notes[0] == "did not run (status not-run): empty window"
     assert later.scopes["all"].values["requests"] == 0
     assert later.scopes["all"].values["success_ratio"] is None
+
+
+def test_the_async_apis_transport_rows_are_not_user_requests(tmp_path: Path) -> None:
+    """Polls and accepted submits are set aside (their run has its own row); a refused submit
+    counts as the failed request it was for its user."""
+    rows = []
+    for i in range(4):
+        ts = T0 + 1 + i
+        rows.append({**req(ts, latency_ms=5.0), "name": "POST /investigations [submit]"})
+        for j in range(3):
+            rows.append(
+                {**req(ts + 0.1 * j, latency_ms=2.0), "name": "GET /investigations/{id} [poll]"}
+            )
+        rows.append({**req(ts + 0.5, latency_ms=3000.0), "name": "investigation [async]"})
+    rows.append({**req(T0 + 8, "error"), "name": "POST /investigations [submit]"})
+    summary = _summary(tmp_path, [_exp()], rows)
+    values = summary.run.values
+    assert values["requests"] == 5  # 4 runs + the refused submit
+    assert values["error_ratio"] == pytest.approx(0.2)
+    assert values["latency_p50_ms"] == 3000.0  # not a poll's 2 ms
+    assert values["accepted_runs"] == 4 and values["lost_runs"] == 0
