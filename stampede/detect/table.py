@@ -92,11 +92,11 @@ EXPECTATIONS: tuple[Expectation, ...] = (
     Expectation(
         Weakness.NO_CHECKPOINT,
         ("worker-kill-mid-run",),
-        ("worker-kill-runs-resume", "worker-kill-run-cost"),
-        "a run reclaimed from a SIGKILLed worker restarts from scratch: none resumes after a "
-        "completed node (resumed_runs = 0), and the LLM calls it had completed are made and "
-        "billed again (run_cost_amplification; measured 1.02 vs the real agent's 1.004-1.006: "
-        "too few runs are interrupted for the 1.25 objective to trip on its own).",
+        ("worker-kill-run-cost",),
+        "a run reclaimed from a SIGKILLed worker restarts from scratch: the LLM calls it had "
+        "completed are made and billed again (run_cost_amplification). Measured 1.014-1.025 vs "
+        "the real agent's 1.004-1.006: too few runs are interrupted for the 1.25 objective to "
+        "trip, so the suite misses it (docs/detection.md, K = 3); the worker-kill tests catch it.",
     ),
     Expectation(
         Weakness.NO_RECLAIM,
