@@ -400,15 +400,20 @@ def _with_trial_groups(frame: pd.DataFrame) -> pd.DataFrame:
     what keeps it linear at 10M rows. The ids are dense (0..groups-1, in order of first
     appearance), so a scope numbers its groups with an array lookup instead of a hash table.
     """
-    trial = frame["trial"].astype(str)
+    frame[TRIAL_GROUP] = group_ids(frame)
+    return frame
+
+
+def group_ids(rows: pd.DataFrame) -> np.ndarray:
+    """Dense int64 id of each row's (experiment, trial), first-appearance order; -1: no trial."""
+    trial = rows["trial"].astype(str)
     has = (trial != "").to_numpy()
-    ids = np.full(len(frame), -1, dtype=np.int64)
+    ids = np.full(len(rows), -1, dtype=np.int64)
     if has.any():
-        exp_codes, exp_uniques = pd.factorize(frame["experiment"][has])
+        exp_codes, exp_uniques = pd.factorize(rows["experiment"][has])
         trial_codes, _ = pd.factorize(trial[has])
         ids[has] = _pair_ids(trial_codes, exp_codes, len(exp_uniques))
-    frame[TRIAL_GROUP] = ids
-    return frame
+    return ids
 
 
 def _pair_ids(trial_codes: np.ndarray, exp_codes: np.ndarray, n_exp: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reports.load import TRIAL_GROUP
+from reports.load import TRIAL_GROUP, group_ids
 from stampede.contract import Outcome
 
 __all__ = ["GROUP_COLUMN", "TrialStats", "group_ids", "trial_groups", "trial_stats"]
@@ -54,19 +54,6 @@ class TrialStats:
 GROUP_COLUMN = TRIAL_GROUP
 _COLUMNS = ["case_id", "repeat", "attempts", "distinct", "correct", "keys", "complete",
             "consistent"]  # fmt: skip
-
-
-def group_ids(rows: pd.DataFrame) -> np.ndarray:
-    """Dense int64 id of each row's (experiment, trial), first-appearance order; -1: no trial."""
-    trial = rows["trial"].astype(str)
-    has = (trial != "").to_numpy()
-    ids = np.full(len(rows), -1, dtype=np.int64)
-    if has.any():
-        exp_codes, exp_uniques = pd.factorize(rows["experiment"][has])
-        trial_codes, _ = pd.factorize(trial[has])
-        key = trial_codes.astype(np.int64) * max(1, len(exp_uniques)) + exp_codes
-        ids[has], _ = pd.factorize(key)
-    return ids
 
 
 def _distinct(gid: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

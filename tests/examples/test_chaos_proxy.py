@@ -186,10 +186,14 @@ def run_chaos(name: str, env: dict[str, str], work: Path) -> tuple[int, dict[str
     if code is None:
         chaos.stop(signal.SIGINT, 20)
         pytest.fail(
-            f"chaos run {name} still running after {CHAOS_TIMEOUT_S} s:\n{chaos.log_tail()}"
+            f"chaos --no-version-check run {name} still running after {CHAOS_TIMEOUT_S} s:\n"
+            f"{chaos.log_tail()}"
         )
     if not journal.exists():
-        pytest.fail(f"chaos run {name} exited {code} without a journal:\n{chaos.log_tail()}")
+        pytest.fail(
+            f"chaos --no-version-check run {name} exited {code} without a journal:\n"
+            f"{chaos.log_tail()}"
+        )
     data: dict[str, Any] = json.loads(journal.read_text())
     return code, data
 

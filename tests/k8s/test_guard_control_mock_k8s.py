@@ -1,4 +1,4 @@
-"""The kube-context guard control, end to end with `chaos run` against a MOCKED Kubernetes API.
+"""The kube-context guard control, end to end (`chaos --no-version-check run`), MOCKED k8s API.
 
 A tiny HTTP server on 127.0.0.1 stands in for the API server (and for the agent and toolbox
 URLs) and records every request. Every kind experiment is run for real (`chaos
