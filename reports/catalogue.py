@@ -142,10 +142,17 @@ SLIS: dict[str, SliSpec] = {
         _spec("accepted_runs", "count", "asynchronous runs accepted (202)"),
         _spec("lost_runs", "count", "accepted runs with no answer by the user's deadline"),
         _spec("failed_runs", "count", "runs the agent dead-lettered (failed, with its reason)"),
+        _spec("interrupted_runs", "count", "runs whose worker died: retried or lost"),
         _spec("resumed_runs", "count", "runs taken over after their worker died and resumed"),
         _spec("duplicate_completions", "count", "runs reported completed more than once"),
         _spec("time_to_answer_p95_ms", "ms", "nearest-rank p95 of submit -> answer, answered runs"),
         _spec("cost_per_completed_run_usd", "USD", "billed cost of answered runs / their number"),
+        _spec(
+            "interrupted_run_cost_amplification",
+            "x",
+            "cost of the answered interrupted runs / their cases' uninterrupted median cost",
+        ),
+        _spec("rebilled_runs", "count", "interrupted runs costing > 1.05 x their case otherwise"),
         _spec(
             "run_cost_amplification",
             "x",

@@ -25,6 +25,7 @@ from reports.firstscreen import RUN, first_screen
 from reports.load import RunFrames, load
 from reports.measures import counter_increases
 from reports.phases import ExperimentPhases
+from reports.runs import unfinished_runs
 from reports.serialize import case_to_dict, dumps, run_facts, summary_to_dict
 from reports.slis import ExperimentSummary, ScopeSlis, Summary, Value, summarize
 from reports.slo import load_slo
@@ -233,6 +234,7 @@ def build_report(
             bin_s,
         )
         journal = phases.journal
+        unfinished, more = unfinished_runs(frames.requests, name, phases.start)
         experiments.append(
             {
                 "name": name,
@@ -247,6 +249,8 @@ def build_report(
                 "kpis": _kpis(exp),
                 "notes": phases.notes,
                 "gaps": [g.text for _, g in sorted(exp.coverage.gaps.items())],
+                "unfinished": unfinished,
+                "unfinished_more": more,
                 "journal": journal,
                 "before": _probes(journal.before) if journal else None,
                 "after": _probes(journal.after) if journal else None,

@@ -9,10 +9,21 @@ their own (``[submit]``, ``[poll]``) and are not runs.
 * ``accepted_runs`` - runs accepted (202) in the scope;
 * ``lost_runs`` - accepted, no answer by the user's deadline;
 * ``failed_runs`` - dead-lettered by the agent (``failed``, with its reason);
+* ``interrupted_runs`` - runs whose worker died under them: more than one attempt, or lost
+  (an experiment that kills workers and interrupts nothing has tested nothing);
 * ``resumed_runs`` - taken over after their worker died and resumed after a completed node;
 * ``duplicate_completions`` - runs the agent reports completed more than once;
 * ``time_to_answer_p95_ms`` - p95 of submit -> answer over answered runs (nearest rank);
 * ``cost_per_completed_run_usd`` - billed cost of the answered runs / their number;
+* ``interrupted_run_cost_amplification`` - what the answered interrupted runs cost / what the
+  same cases cost when not interrupted (the median cost of the scope's uninterrupted answered
+  runs of each ``case_id``): 1.0 when a reclaimed run bills its completed nodes once, more when
+  it pays them again (``no_checkpoint``). Judged on the interrupted runs alone, a handful of
+  them is enough; a whole-phase ratio dilutes them in hundreds of uninterrupted runs;
+* ``rebilled_runs`` - answered interrupted runs that cost more than :data:`REBILLED_FACTOR` x
+  their case uninterrupted: each paid again for calls it had completed. One such run is a
+  fault; the amplification above averages them with the runs killed before any node finished
+  (which cost the same with or without checkpoints);
 * ``run_cost_amplification`` - that cost in a phase / in the same experiment's baseline phase
   (the fault phase's value also on ``all``): what a kill costs (``no_checkpoint`` pays the
   completed calls of every interrupted run again).
@@ -33,10 +44,13 @@ RUN_SLIS: Final = (
     "accepted_runs",
     "lost_runs",
     "failed_runs",
+    "interrupted_runs",
     "resumed_runs",
     "duplicate_completions",
     "time_to_answer_p95_ms",
     "cost_per_completed_run_usd",
+    "interrupted_run_cost_amplification",
+    "rebilled_runs",
 )
 #: Experiment phases' SLI: cost per completed run in the phase / in the baseline phase.
 AMPLIFICATION: Final = "run_cost_amplification"
@@ -105,6 +119,48 @@ def run_slis(scope: Any, rows: pd.DataFrame) -> None:
         float(cost.sum()) / len(answered) if len(cost) else None,
         "no answered run reports cost_usd",
     )
+    interrupted = marks.map(lambda f: bool(f & {"retried", "lost"}))
+    scope.set("interrupted_runs", int(interrupted.sum()))
+    paid, usual, why = interrupted_costs(runs, interrupted.to_numpy(dtype=bool))
+    if paid is None or usual is None:
+        scope.set("interrupted_run_cost_amplification", None, why)
+        scope.set("rebilled_runs", None, why)
+        return
+    scope.set("interrupted_run_cost_amplification", float(paid.sum()) / float(usual.sum()))
+    scope.set("rebilled_runs", int((paid > usual * REBILLED_FACTOR).sum()))
+
+
+#: An interrupted run that costs more than this x its case's uninterrupted cost paid again for
+#: calls it had completed (a provider's token counts of one prompt vary by a few percent).
+REBILLED_FACTOR: Final = 1.05
+
+
+def interrupted_costs(
+    runs: pd.DataFrame, interrupted: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """``(cost of each comparable interrupted run, its case's uninterrupted cost, why not)``.
+
+    Both are answered runs with a ``cost_usd``; a case's uninterrupted cost is the median over
+    the scope's uninterrupted runs of that ``case_id``. An interrupted run whose case has no
+    uninterrupted run in the scope cannot be compared and is left out.
+    """
+    if "case_id" not in runs.columns:
+        return None, None, "requests.csv has no case_id column"
+    answered = runs["outcome"].isin(SUCCESS_OUTCOMES).to_numpy(dtype=bool)
+    cost = pd.to_numeric(runs["cost_usd"], errors="coerce").to_numpy(dtype=float)
+    known = answered & np.isfinite(cost)
+    cases = runs["case_id"].astype(str).to_numpy()
+    if not (known & interrupted).any():
+        return None, None, "no answered interrupted run with a cost in scope"
+    plain = known & ~interrupted
+    usual = pd.Series(cost[plain]).groupby(cases[plain]).median()
+    chosen = known & interrupted & np.isin(cases, usual.index.to_numpy())
+    if not chosen.any():
+        return None, None, "no interrupted run's case was also answered uninterrupted in scope"
+    expected = usual.reindex(cases[chosen]).to_numpy(dtype=float)
+    if expected.sum() <= 0:
+        return None, None, "the interrupted runs' cases cost nothing uninterrupted"
+    return cost[chosen], expected, ""
 
 
 def run_cost_amplification(scopes: dict[str, Any], has_phases: bool) -> None:
@@ -127,3 +183,33 @@ def run_cost_amplification(scopes: dict[str, Any], has_phases: bool) -> None:
     value = fault.values.get(AMPLIFICATION) if fault is not None else None
     if "all" in scopes:
         scopes["all"].set(AMPLIFICATION, value, "fault phase: no value")
+
+
+#: At most this many unfinished runs are listed per experiment in the report (the rest counted).
+UNFINISHED_LISTED: Final = 50
+
+
+def unfinished_runs(
+    rows: pd.DataFrame, experiment: str, started_at: float
+) -> tuple[list[dict[str, Any]], int]:
+    """An experiment's runs that ended ``failed`` or ``lost``, for the report: ``(listed, more)``.
+
+    Each has ``at_s`` (submit time from ``started_at``), ``kind`` (``failed``: the agent
+    dead-lettered it; ``lost``: no answer by the deadline), ``case_id`` and ``reason`` (the
+    ``error`` column: the agent's own reason for a failed run).
+    """
+    runs = rows[_names_matching(rows, lambda n: n.startswith(RUN_PREFIX))]
+    runs = runs[runs["experiment"].astype(str) == experiment]
+    marks = runs["name"].astype(str).map(flags)
+    kinds = marks.map(lambda f: "failed" if "failed" in f else "lost" if "lost" in f else "")
+    chosen = runs[kinds.to_numpy() != ""].sort_values("ts", kind="stable")
+    listed = [
+        {
+            "at_s": float(row.ts) - started_at,
+            "kind": kinds[row.Index],
+            "case_id": "" if pd.isna(getattr(row, "case_id", None)) else str(row.case_id),
+            "reason": "" if pd.isna(row.error) else str(row.error),
+        }
+        for row in chosen.head(UNFINISHED_LISTED).itertuples()
+    ]
+    return listed, max(0, len(chosen) - UNFINISHED_LISTED)

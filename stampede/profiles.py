@@ -82,6 +82,7 @@ class Profile:
 # Modest load: the smoke suite (3 experiments, stack start, report, gate) stays under 3 minutes
 # on 2 shared cores. The full profile (issue 4) adds one ExperimentSpec per experiment.
 _SMOKE_LOAD = Load(users=8, spawn_rate=4.0, shape="steady")  # users start over 2 s, not at once
+_DURABLE_LOAD = Load(16, 8.0, "steady", options=(("--stampede-timeout", "6"),))  # see below
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
@@ -217,9 +218,11 @@ PROFILES["full"] = Profile(
         # workers are SIGKILLed mid-run; the cool-down lets reclaimed runs finish.
         # --stampede-timeout 6: a run's deadline is 3 x 6 = 18 s (a reclaimed run takes ~7 s),
         # so the runs a dead worker kept are judged lost before Locust stops, not left unrecorded.
+        # 16 users: ~4 runs in flight on a killed worker (8 users interrupted 2-4 runs in all
+        # three kills, too few for interrupted_run_cost_amplification to be judged robustly).
         ExperimentSpec(
             "worker-kill-mid-run",
-            replace(_SMOKE_LOAD, options=(("--stampede-timeout", "6"),)),
+            _DURABLE_LOAD,
             cooldown_s=20.0,
             locustfile="loadtests/async_locustfile.py",
         ),

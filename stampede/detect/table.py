@@ -92,11 +92,13 @@ EXPECTATIONS: tuple[Expectation, ...] = (
     Expectation(
         Weakness.NO_CHECKPOINT,
         ("worker-kill-mid-run",),
-        ("worker-kill-run-cost",),
+        ("worker-kill-no-rebilled-runs", "worker-kill-interrupted-run-cost"),
         "a run reclaimed from a SIGKILLed worker restarts from scratch: the LLM calls it had "
-        "completed are made and billed again (run_cost_amplification). Measured 1.014-1.025 vs "
-        "the real agent's 1.004-1.006: too few runs are interrupted for the 1.25 objective to "
-        "trip, so the suite misses it (docs/detection.md, K = 3); the worker-kill tests catch it.",
+        "completed are made and billed again, so an interrupted run costs more than the same "
+        "case uninterrupted (rebilled_runs > 0; interrupted_run_cost_amplification > 1, the "
+        "real agent's is 1.0). Runs killed inside their first node cost the same either way, "
+        "so the count of rebilled runs is the sharper signal; the whole-phase "
+        "run_cost_amplification dilutes the interrupted runs in hundreds of others.",
     ),
     Expectation(
         Weakness.NO_RECLAIM,

@@ -7,6 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.reports import browser
+from tests.target_agent.agent.conftest import (  # noqa: F401  (fixtures: test_report_failed_runs)
+    shared_redis,
+    shared_toolbox,
+    toolbox,
+)
 
 
 @pytest.fixture(scope="module")

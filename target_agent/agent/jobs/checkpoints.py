@@ -13,6 +13,8 @@ of our types it may rebuild, so nothing else is deserialized from the store.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import importlib
 import os
 import tempfile
@@ -71,5 +73,25 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     os.makedirs(path.parent, exist_ok=True)
     async with aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_S) as conn:
         saver = AsyncSqliteSaver(conn, serde=serializer())
-        await saver.setup()
+        async with _setup_turn(path):
+            await saver.setup()
         yield saver
+
+
+@asynccontextmanager
+async def _setup_turn(path: Path) -> AsyncIterator[None]:
+    """Hold an exclusive lock on ``<path>.setup-lock`` while one worker sets the file up.
+
+    The workers of a host start together; two running the saver's set-up script at once (WAL
+    switch + CREATE TABLE) made one fail with "database is locked" at start-up (measured: a
+    detection run lost its stack to it), whatever the busy timeout. As with PostgreSQL's
+    advisory lock above, they take turns. ``fcntl.flock`` (stdlib, released when the file is
+    closed, so also when a worker dies) rather than a lock library: the agent image installs
+    only what it needs, and this is the one lock.
+    """
+    with open(f"{path}.setup-lock", "a+b") as handle:
+        await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -96,10 +96,13 @@ def test_run_slis_count_flags_and_say_why_without_runs() -> None:
         "accepted_runs": 4,
         "lost_runs": 1,
         "failed_runs": 1,
+        "interrupted_runs": 2,  # retried + lost
         "resumed_runs": 1,
         "duplicate_completions": 0,
         "time_to_answer_p95_ms": 300.0,
         "cost_per_completed_run_usd": 0.002,
+        "interrupted_run_cost_amplification": None,  # no case_id column
+        "rebilled_runs": None,
     }
     assert flags("investigation [async, resumed, retried]") == {"resumed", "retried"}
     empty = Scope()
