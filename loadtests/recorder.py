@@ -31,6 +31,7 @@ from typing import IO, Any
 from loadtests.profile import Verdict
 from loadtests.settings import LoadSettings
 from stampede.contract import REQUEST_COLUMNS, Outcome
+from stampede.rundir.safe import open_stream
 
 COLUMNS = REQUEST_COLUMNS
 CONTEXT_KEY = "stampede"
@@ -189,7 +190,7 @@ class RequestRecorder:
         self.close()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._file = open_stream(self.path, "w", newline="")
         self._file.write(lines([list(COLUMNS)]))
         self._file.flush()
         self.rows_written = 0
@@ -198,7 +199,7 @@ class RequestRecorder:
     def record(self, row: list[str]) -> None:
         if self._file is None:
             if self.path is not None:  # a straggler after close(): append it, lose nothing
-                with open(self.path, "a", newline="", encoding="utf-8") as handle:
+                with open_stream(self.path, "a", newline="") as handle:
                     handle.write(lines([row]))
                 self.rows_written += 1
             return

@@ -28,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stampede.contract import SAMPLE_COLUMNS
 from stampede.metricmap import CANONICAL, LABEL_SEPARATOR, REFERENCE, MetricMap
 from stampede.rundir import SamplerStats, SourceStats
+from stampede.rundir.safe import open_stream
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class Sampler:
     def start(self) -> Sampler:
         new = not self.path.exists() or self.path.stat().st_size == 0
         if new:
-            with self.path.open("a", newline="") as handle:
+            with open_stream(self.path, "a", newline="") as handle:
                 csv.writer(handle, lineterminator="\n").writerow(SAMPLE_COLUMNS)
         self._thread.start()
         return self
@@ -247,7 +248,7 @@ class Sampler:
         ]
 
     def _loop(self) -> None:
-        with self.path.open("a", newline="") as handle:
+        with open_stream(self.path, "a", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             while not self._stop.is_set():
                 started = time.monotonic()

@@ -11,6 +11,10 @@
   A destination that is a symlink is therefore replaced by the file itself: the link is gone
   and its target is left untouched (rename does not follow a link at the destination). A
   reader never sees half a file; a failed write leaves the old file and no temporary one.
+* :func:`open_stream`: the files written while a run goes on (requests.csv by the Locust
+  recorder, samples.csv by the sampler) cannot be replaced at the end; they are opened with
+  ``O_NOFOLLOW``, so a symlink planted at their path is refused (``OSError`` ELOOP), never
+  written through.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import IO
 
 from stampede.errors import InputError
 
-__all__ = ["atomic_open", "inside", "write_atomic"]
+__all__ = ["atomic_open", "inside", "open_stream", "write_atomic"]
 
 
 def _umask() -> int:
@@ -94,3 +98,20 @@ def write_atomic(path: Path | str, data: str | bytes, encoding: str = "utf-8") -
         with atomic_open(path, "w", encoding=encoding) as handle:
             handle.write(data)
     return path
+
+
+_STREAM_FLAGS = {"w": os.O_TRUNC, "a": os.O_APPEND}
+
+
+def open_stream(path: Path | str, mode: str = "a", **kwargs: object) -> IO[str]:
+    """A text handle on ``path`` for writing (``"w"``) or appending (``"a"``), never via a link.
+
+    ``kwargs`` go to ``open`` (``newline``, ``encoding``: UTF-8 unless given). A symlink at
+    ``path`` raises ``OSError`` (ELOOP) instead of being followed.
+    """
+    if mode not in _STREAM_FLAGS:
+        raise ValueError(f"open_stream: mode {mode!r}: only 'w' or 'a'")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | _STREAM_FLAGS[mode]
+    fd = os.open(path, flags, 0o666)
+    kwargs.setdefault("encoding", "utf-8")
+    return os.fdopen(fd, mode, **kwargs)  # type: ignore[call-overload]

@@ -11,10 +11,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from experiments.activities.process.actions import kill_agent_worker, restart_agent_workers
+from experiments.activities.process.actions import (
+    kill_agent_worker,
+    kill_job_holder,
+    restart_agent_workers,
+)
 from experiments.activities.process.probes import (
     agent_is_ready,
     agent_workers_alive,
@@ -32,6 +38,7 @@ from experiments.activities.slo.probes import investigations_meet_slo
 from experiments.activities.toolbox.actions import clear_all_faults, clear_fault, inject_fault
 from experiments.activities.toolbox.probes import no_fault_active
 from stampede.stack import agent_worker_pids, load_state
+from target_agent.toolbox.catalogue import catalogue
 from tests.experiments.conftest import active_faults, state_of
 
 
@@ -117,3 +124,27 @@ def test_slo_window_and_observation_judge_real_investigations(stack: str) -> Non
     seen = observe_for(seconds=2, rate_per_s=4, state_file=stack)
     assert seen["requests"] >= 3 and seen["wrong"] == 0
     assert seen["ready_ratio"] == 1.0 and seen["ready_samples"] >= 3
+
+
+def test_kill_job_holder_kills_the_worker_running_durable_jobs(stack: str) -> None:
+    """Jobs in flight (LLM 2 s): the worker the consumer group says holds most of them dies."""
+    state = load_state(stack)
+    with pytest.raises(ActivityFailed, match="nothing in flight to interrupt"):
+        kill_job_holder(wait_s=0.5, state_file=stack)  # idle: nobody holds a job
+    inject_fault("llm", latency_ms=2000, ttl_s=30, state_file=stack)
+    with httpx.Client(base_url=state.agent.url, timeout=5, trust_env=False) as client:
+        for i in range(6):
+            alert = {**catalogue()[i % len(catalogue())].alert()}
+            response = client.post("/investigations", json=alert)
+            assert response.status_code == 202, response.text
+    before = set(agent_worker_pids(state))
+    done = kill_job_holder(wait_s=10, state_file=stack)
+    clear_fault("llm", state_file=stack)
+    (pid,) = done["killed"]
+    assert pid in before and done["jobs_held"] >= 1
+    assert done["jobs_held"] == max(done["held_by_worker"].values())
+    assert all(p in before for p in done["held_by_worker"])
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, f"worker {pid} still alive 10 s after SIGKILL"
+        time.sleep(0.1)

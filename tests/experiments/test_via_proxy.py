@@ -66,15 +66,13 @@ WORLD_RESULT = {"lying-tool": "lie", "hallucinating-llm": "hallucinate"}
 #: The LLM limit (10 calls/s) only bites above the experiment's own 4 investigations/s (8 LLM
 #: calls/s): as in the suite, load runs beside it (investigations/s).
 LOAD = {"llm-rate-limit": 4.0}
-#: Experiments that fail the same way without the proxy (so not the proxy's doing).
-KNOWN = {
-    "tool-hang": pytest.mark.xfail(
-        reason="deviates without the proxy too (fault window p50 2.6-3.1 s > its 1000 ms "
-        "objective, 2 of 2 runs on a stack with no proxy): the 1 s tool timeout x 3 attempts "
-        "runs before each worker's breaker opens",
-        strict=False,
-    )
-}
+#: Experiments whose steady state deviates the same way without the proxy (so not the proxy's
+#: doing): the breaches they may show, and why. Everything else is still asserted for them:
+#: every activity and rollback succeeded, the fault landed on the proxy and was injected, and
+#: no probe other than the fault window's latency failed. tool-hang: measured 2 of 2 runs on a
+#: stack with no proxy, fault window p50 2.6-3.1 s > its 1000 ms objective - the 1 s tool
+#: timeout x 3 attempts runs before each worker's breaker opens.
+DEVIATES_WITHOUT_PROXY = {"tool-hang": ("the-fault-window-met-the-slo", ("p50 ",))}
 RUN_TIMEOUT_S = 120
 POLL_S = 0.25
 
@@ -196,22 +194,29 @@ def _run(name: str, target: LocalTarget, cwd: Path) -> tuple[int, dict[str, Any]
     return done.returncode, json.loads(journal.read_text()), done.stderr
 
 
-def _assert_holds(code: int, journal: dict[str, Any], stderr: str) -> None:
-    """Completed, not deviated, exit 0, every activity and rollback succeeded."""
+def _assert_holds(name: str, code: int, journal: dict[str, Any], stderr: str) -> None:
+    """Completed, every activity and rollback succeeded; not deviated and exit 0 - or, for
+    :data:`DEVIATES_WITHOUT_PROXY`, deviated only by its known probe's known breaches.
+    """
     after = journal["steady_states"]["after"]
-    assert (journal["status"], journal["deviated"]) == ("completed", False), json.dumps(
-        after, indent=1
-    )[:3000]
-    assert code == 0, stderr[-2000:]
     runs = journal["run"] + journal["rollbacks"]
     assert [r["activity"]["name"] for r in runs if r["status"] != "succeeded"] == []
+    assert journal["status"] == "completed", json.dumps(after, indent=1)[:3000]
+    if name not in DEVIATES_WITHOUT_PROXY or not journal["deviated"]:
+        assert journal["deviated"] is False, json.dumps(after, indent=1)[:3000]
+        assert code == 0, stderr[-2000:]
+        return
+    probe, allowed = DEVIATES_WITHOUT_PROXY[name]
+    missed = [p for p in after["probes"] if not p["tolerance_met"]]
+    assert [p["activity"]["name"] for p in missed] == [probe], json.dumps(after, indent=1)[:3000]
+    breached = missed[0]["output"]["breached"]
+    assert breached and all(b.startswith(allowed) for b in breached), breached
+    assert code == 1, stderr[-2000:]  # chaos's exit code for a deviated run
 
 
 # Timing under load on 2 shared cores: one rerun, visible as "R" and "rerun" in pytest's summary.
 @pytest.mark.flaky(reruns=1, reruns_delay=5)
-@pytest.mark.parametrize(
-    "name", [pytest.param(name, marks=KNOWN.get(name, ())) for name in EXPERIMENTS]
-)
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_the_reference_agent_holds_through_the_proxy(
     name: str, proxy_target: LocalTarget, tmp_path: Path
 ) -> None:
@@ -231,7 +236,7 @@ def test_the_reference_agent_holds_through_the_proxy(
     with _faults_seen(apis) as seen, _load(agent_url, LOAD.get(name, 0.0)) as load:
         code, journal, stderr = _run(name, proxy_target, tmp_path)
 
-    _assert_holds(code, journal, stderr)
+    _assert_holds(name, code, journal, stderr)
     injected = [r for r in journal["run"] if r["activity"]["provider"]["func"] == "inject_fault"]
     assert [r["output"]["fault_api"] for r in injected] == [apis[lands_on].base_url]
     other = "toolbox" if lands_on == "proxy" else "proxy"

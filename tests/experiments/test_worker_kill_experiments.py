@@ -38,11 +38,11 @@ def test_valid_and_every_fault_is_bounded_and_cleared(path: str) -> None:
     assert any("clear" in a["name"] for a in exp["rollbacks"])
 
 
-def test_local_kills_sigkill_one_worker_at_a_time_and_waits_for_its_replacement() -> None:
+def test_local_kills_sigkill_the_holder_one_at_a_time_and_wait_for_its_replacement() -> None:
     method = json.loads((REPO / FILES[0]).read_text())["method"]
     names = [a["provider"].get("func") for a in method]
-    kills = [i for i, f in enumerate(names) if f == "kill_agent_worker"]
-    assert len(kills) == 3
+    kills = [i for i, f in enumerate(names) if f == "kill_job_holder"]
+    assert len(kills) == 3 and "kill_agent_worker" not in names  # never a random worker
     for i in kills:
-        assert method[i]["provider"]["arguments"] == {"signal": "SIGKILL", "count": 1}
+        assert method[i]["provider"]["arguments"] == {"signal": "SIGKILL", "wait_s": 10}
         assert names[i + 1] == "all_workers_replaced_within"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.recorder import RequestRecorder
 from reports.errors import ReportsError
 from reports.load import load
 from stampede import profiles, rundir
 from stampede.errors import InputError
 from stampede.rundir import RunRecord, atomic_open, inside, write_atomic, write_run_json
+from stampede.rundir.safe import open_stream
 from tests.inputs.test_rundir_fuzz import _cli
 from tests.reports.rundir import T0, Exp, journal, req, write_run
 
@@ -181,3 +184,41 @@ def test_stampede_suite_refuses_an_unsafe_experiment_name(
     )  # fmt: skip
     assert code == 2 and "experiment '../../../tmp/x': an experiment name" in err, err
     assert not (tmp_path / "runs").exists()
+
+
+# -- files written while a run goes on (the recorder's requests.csv, the sampler's samples.csv)
+
+
+@pytest.mark.parametrize("mode", ["w", "a"])
+def test_open_stream_refuses_a_link_and_leaves_its_target(tmp_path: Path, mode: str) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "samples.csv"
+    link.symlink_to(victim)
+    with pytest.raises(OSError) as caught:
+        open_stream(link, mode)
+    assert caught.value.errno == errno.ELOOP
+    assert victim.read_text() == "precious"
+    plain = tmp_path / "plain.csv"
+    for text in ("a\n", "b\n"):
+        with open_stream(plain, "a") as handle:
+            handle.write(text)
+    assert plain.read_text() == "a\nb\n"
+
+
+def test_the_request_recorder_never_writes_through_a_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    path = tmp_path / "requests.csv"
+    path.symlink_to(victim)
+    with pytest.raises(OSError):
+        RequestRecorder().open(path)
+    path.unlink()
+    recorder = RequestRecorder()
+    recorder.open(path)
+    recorder.close()
+    path.unlink()
+    path.symlink_to(victim)  # planted after close: a straggler row must not follow it
+    with pytest.raises(OSError):
+        recorder.record(["1"] * 3)
+    assert victim.read_text() == "precious"
