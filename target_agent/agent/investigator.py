@@ -19,6 +19,7 @@ from typing import Any
 from target_agent.agent.graph import (
     InvestigationContext,
     InvestigationGraph,
+    InvestigationState,
     evidence_for_response,
     fresh_answers,
 )
@@ -49,6 +50,33 @@ class IdempotencyConflict(Exception):
             "use a new key for a different alert"
         )
         self.key = key
+
+
+def build_record(
+    investigation_id: str,
+    alert: dict[str, Any],
+    state: InvestigationState,
+    tokens: int,
+    retries: int,
+    settings: Settings,
+) -> dict[str, Any]:
+    """The answer of one investigation: ``POST /investigate``'s body and a durable job's."""
+    verdict = state["verdict"]
+    return {
+        "investigation_id": investigation_id,
+        "status": verdict.status,
+        "root_cause": verdict.root_cause,
+        "suspected_root_cause": verdict.suspected_root_cause,
+        "evidence": evidence_for_response(state),
+        "missing_evidence": verdict.missing_evidence,
+        "stale_evidence": verdict.stale_evidence,
+        "tokens": tokens,
+        "cost_usd": round(tokens / 1000 * settings.cost_per_1k_tokens_usd, 8),
+        "retries": retries,
+        "replica": settings.replica,
+        "alert": alert,
+        "created_at": time.time(),
+    }
 
 
 @dataclass(frozen=True)
@@ -99,26 +127,12 @@ class Investigator:
         """Run the graph, build the record, store it (Redis or write-behind) and account it."""
         ctx = InvestigationContext(deadline)
         state = await self.graph.run(alert, ctx)
-        verdict = state["verdict"]
-        cost = round(ctx.tokens / 1000 * self.settings.cost_per_1k_tokens_usd, 8)
-        record: dict[str, Any] = {
-            "investigation_id": investigation_id,
-            "status": verdict.status,
-            "root_cause": verdict.root_cause,
-            "suspected_root_cause": verdict.suspected_root_cause,
-            "evidence": evidence_for_response(state),
-            "missing_evidence": verdict.missing_evidence,
-            "stale_evidence": verdict.stale_evidence,
-            "tokens": ctx.tokens,
-            "cost_usd": cost,
-            "retries": ctx.stats.retries,
-            "replica": self.settings.replica,
-            "alert": alert,
-            "created_at": time.time(),
-        }
+        record = build_record(
+            investigation_id, alert, state, ctx.tokens, ctx.stats.retries, self.settings
+        )
         await self.store.save(record, idempotency_key, fresh_answers(state))
         self.metrics.tokens.inc(ctx.tokens)
-        self.metrics.cost.inc(cost)
+        self.metrics.cost.inc(record["cost_usd"])
         return record
 
     async def _await_record(

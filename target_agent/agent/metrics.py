@@ -116,6 +116,39 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=r,
         )
+        # Durable investigations (target_agent/agent/jobs/). Counters only: their files outlive
+        # a SIGKILLed worker, so the merged sums keep its counts (docs/durable.md, "Metrics").
+        self.jobs_submitted = Counter(
+            "agent_jobs_submitted_total",
+            "Durable investigations accepted by POST /investigations (replays not counted)",
+            registry=r,
+        )
+        self.jobs_refused = Counter(
+            "agent_jobs_refused_total",
+            "POST /investigations refused because the job queue was full (503)",
+            registry=r,
+        )
+        self.jobs_reclaimed = Counter(
+            "agent_jobs_reclaimed_total",
+            "Job entries taken over from an idle (dead) worker with XAUTOCLAIM",
+            registry=r,
+        )
+        self.jobs_resumed = Counter(
+            "agent_jobs_resumed_total",
+            "Job attempts that resumed after a completed graph node",
+            registry=r,
+        )
+        self.jobs_completed = Counter(
+            "agent_jobs_completed_total",
+            "Jobs answered, by final status (counted once, by the completing worker)",
+            ["status"],
+            registry=r,
+        )
+        self.jobs_dead_lettered = Counter(
+            "agent_jobs_dead_lettered_total",
+            "Jobs failed after the attempt limit (AGENT_JOB_MAX_ATTEMPTS)",
+            registry=r,
+        )
 
     def set_breaker(self, dependency: str, state: str) -> None:
         self.breaker_state.labels(dependency).set(BREAKER_STATE_VALUE.get(state, 0))

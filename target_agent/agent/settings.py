@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     job_concurrency: int = 8
     job_block_s: float = 1.0
     job_retry_after_s: int = 1
+    # Admission: POST /investigations answers 503 (nothing stored) while this many accepted
+    # jobs are not yet finished (pending, running or retrying), counted by the queue in Redis.
+    job_queue_limit: int = 1000
     checkpoint_backend: Literal["sqlite", "postgres"] = "sqlite"
     checkpoint_path: str = ""  # default: <tmp>/stampede-agent/checkpoints.sqlite
     checkpoint_postgres_dsn: str = ""
@@ -161,6 +164,7 @@ class Settings(BaseSettings):
         "job_max_attempts",
         "job_concurrency",
         "job_retry_after_s",
+        "job_queue_limit",
     )
     @classmethod
     def _positive_int(cls, value: int) -> int:

@@ -13,19 +13,7 @@ import pandas as pd
 import pytest
 
 from reports.runs import UNFINISHED_LISTED, interrupted_costs, run_slis, unfinished_runs
-
-
-class Scope:
-    """The part of ``ScopeSlis`` that ``run_slis`` uses."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, object] = {}
-        self.reasons: dict[str, str] = {}
-
-    def set(self, name: str, value: object, reason: str = "") -> None:
-        self.values[name] = value
-        if value is None:
-            self.reasons[name] = reason
+from tests.target_agent.jobs.test_async_user import Scope
 
 
 def _runs(rows: list[tuple[str, str, str, float | None]]) -> pd.DataFrame:

@@ -40,9 +40,7 @@ def kill_agent_worker(
     Returns the PIDs signalled. The uvicorn master replaces them; wait for that with
     `experiments.activities.process.probes.all_workers_replaced_within`.
     """
-    name = signal.upper()
-    if name not in KILL_SIGNALS:
-        raise ActivityFailed(f"signal {signal!r} is not one of {', '.join(KILL_SIGNALS)}")
+    name = _kill_signal(signal)
     state = _local.load(state_file, configuration)
     workers = _local.agent_workers(state)
     if count < 1 or count > len(workers):
@@ -86,9 +84,7 @@ def kill_job_holder(
     worker of this stack to hold one (the master may still be replacing the last one killed),
     then raises ActivityFailed: the journal then says the experiment could not interrupt a run.
     """
-    name = signal.upper()
-    if name not in KILL_SIGNALS:
-        raise ActivityFailed(f"signal {signal!r} is not one of {', '.join(KILL_SIGNALS)}")
+    name = _kill_signal(signal)
     state = _local.load(state_file, configuration)
     conn = _client.client(state, timeout_s=2.0)
     deadline = time.monotonic() + wait_s
@@ -127,6 +123,14 @@ def _held_jobs(conn: redis.Redis, stream: str, group: str) -> dict[int, int]:
         if pid.isdigit() and int(consumer["pending"]) > 0:
             held[int(pid)] = held.get(int(pid), 0) + int(consumer["pending"])
     return held
+
+
+def _kill_signal(signal: str) -> str:
+    """``signal`` upper-cased when it is one of :data:`KILL_SIGNALS`; else ActivityFailed."""
+    name = signal.upper()
+    if name not in KILL_SIGNALS:
+        raise ActivityFailed(f"signal {signal!r} is not one of {', '.join(KILL_SIGNALS)}")
+    return name
 
 
 def restart_agent_workers(

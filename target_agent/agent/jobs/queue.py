@@ -6,7 +6,9 @@ Keys (prefix ``AGENT_JOB_STREAM``, default ``stampede:jobs``):
   holds every entry a worker has read and not acknowledged (its pending entries list);
 * ``<prefix>:job:<id>`` - the job's hash: ``status``, ``alert``, ``attempts``, ``resumed_from``,
   ``resumes``, ``reason``, ``last_error``, ``record`` (the answer), ``completions``, ...;
-* ``<prefix>:idem:<key>`` - ``Idempotency-Key`` -> job id.
+* ``<prefix>:idem:<key>`` - ``Idempotency-Key`` -> job id;
+* ``<prefix>:open`` - the set of the ids of accepted jobs not yet finished (pending, running,
+  retrying): added by :data:`SUBMIT`, removed by the script that finishes the job.
 
 Delivery is at least once: a worker reads an entry (``XREADGROUP``), keeps it alive with a
 heartbeat while it works (``XCLAIM ... JUSTID``, only while it still owns it), and acknowledges
@@ -16,6 +18,15 @@ of a job is one Lua script, so it is atomic across workers: :data:`START` counts
 and dead-letters the job (``failed`` with the reason) past the attempt limit; :data:`COMPLETE`
 finishes it only if nobody has yet (compare-and-set on ``status``): a job completes once, and
 is billed once, however many workers touched it.
+
+Admission (``AGENT_JOB_QUEUE_LIMIT``): :data:`SUBMIT` refuses a new job, storing nothing,
+while the open set holds ``limit`` jobs; an already used ``Idempotency-Key`` still returns its
+job. The count is the set's cardinality (``SCARD``, O(1)), checked and changed in the same
+script as the job is stored, so no two workers can both take the last place. A set rather than
+a counter: removing an id is idempotent, so a job finished twice, or one that never went
+through :data:`SUBMIT` (written by hand, queued before this version), cannot make it drift.
+Not ``XLEN`` minus acknowledged: the stream keeps acknowledged entries (trimmed only
+approximately), and the undelivered part (``XINFO GROUPS`` ``lag``) can be unknown (null).
 """
 
 from __future__ import annotations
@@ -44,27 +55,32 @@ PUBLIC_STATUS = {
 }
 
 SUBMIT = """
-local idem, job, stream = KEYS[1], KEYS[2], KEYS[3]
+local idem, job, stream, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, alert, now, ttl, key = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-if key ~= '' then
-  local existing = redis.call('GET', idem)
-  if existing then return {existing, 1} end
-  redis.call('SET', idem, id, 'EX', ttl)
-end
+local limit = tonumber(ARGV[7])
+local existing = key ~= '' and redis.call('GET', idem)
+if existing then return {existing, 1, 0} end
+local unfinished = redis.call('SCARD', open)
+if unfinished >= limit then return {'', 2, unfinished} end
+if key ~= '' then redis.call('SET', idem, id, 'EX', ttl) end
 redis.call('HSET', job, 'status', 'pending', 'alert', alert, 'created_at', now,
            'attempts', 0, 'resumes', 0, 'completions', 0, 'duplicate_completions', 0,
            'idempotency_key', key)
 redis.call('EXPIRE', job, ttl)
+redis.call('SADD', open, id)
 redis.call('XADD', stream, 'MAXLEN', '~', tonumber(ARGV[6]), '*', 'job', id)
-return {id, 0}
+return {id, 0, unfinished + 1}
 """
 
 START = """
-local job, worker, limit, now = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local job, open, worker, limit, now = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local status = redis.call('HGET', job, 'status')
-if not status then return {'missing', 0} end
+if not status then  -- the hash expired (record TTL): the job can never run
+  redis.call('SREM', open, ARGV[4])
+  return {'missing', 0, 0}
+end
 if status == 'complete' or status == 'degraded' or status == 'failed' then
-  return {status, tonumber(redis.call('HGET', job, 'attempts'))}
+  return {status, tonumber(redis.call('HGET', job, 'attempts')), 0}
 end
 local done = tonumber(redis.call('HGET', job, 'attempts'))
 if status == 'running' then
@@ -75,11 +91,12 @@ if done >= limit then
   redis.call('HSET', job, 'status', 'failed', 'finished_at', now, 'reason',
              'gave up after ' .. done .. ' attempts (limit ' .. limit .. '): ' ..
              (redis.call('HGET', job, 'last_error') or 'unknown'))
-  return {'failed', done}
+  redis.call('SREM', open, ARGV[4])
+  return {'failed', done, 1}
 end
 redis.call('HINCRBY', job, 'attempts', 1)
 redis.call('HSET', job, 'status', 'running', 'worker', worker, 'started_at', now)
-return {'running', done + 1}
+return {'running', done + 1, 0}
 """
 
 RETRY_LATER = """
@@ -91,7 +108,7 @@ return 1
 """
 
 COMPLETE = """
-local job = KEYS[1]
+local job, open = KEYS[1], KEYS[2]
 local status = redis.call('HGET', job, 'status')
 if not status then return -1 end
 if status == 'complete' or status == 'degraded' or status == 'failed' then
@@ -101,6 +118,7 @@ end
 redis.call('HSET', job, 'status', ARGV[1], 'record', ARGV[2], 'tokens', ARGV[3],
            'cost_usd', ARGV[4], 'completed_by', ARGV[5], 'finished_at', ARGV[6])
 redis.call('HINCRBY', job, 'completions', 1)
+redis.call('SREM', open, ARGV[7])
 return 1
 """
 
@@ -129,6 +147,27 @@ class Submitted:
     replayed: bool  # an earlier job with the same Idempotency-Key
 
 
+class QueueFull(Exception):
+    """The queue holds ``limit`` unfinished jobs: a new one is refused (nothing was stored)."""
+
+    def __init__(self, unfinished: int, limit: int) -> None:
+        super().__init__(
+            f"job queue full: {unfinished} accepted jobs not yet finished "
+            f"(AGENT_JOB_QUEUE_LIMIT={limit})"
+        )
+        self.unfinished = unfinished
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Started:
+    """What :meth:`JobQueue.start` found: the attempt to run, or the job's end."""
+
+    status: str  # running | complete | degraded | failed | missing
+    attempts: int
+    dead_lettered: bool  # this call failed the job (past the attempt limit)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One stream entry a worker holds: the entry id and the job it names."""
@@ -140,11 +179,13 @@ class Entry:
 class JobQueue:
     """Submit, claim, heartbeat, finish and read jobs (all Redis work of the durable API)."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str, ttl_s: int) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, ttl_s: int, limit: int) -> None:
         self.client = client
         self.stream = prefix
         self.prefix = prefix
+        self.open_key = f"{prefix}:open"
         self.ttl_s = ttl_s
+        self.limit = limit
         self._submit = client.register_script(SUBMIT)
         self._start = client.register_script(START)
         self._retry_later = client.register_script(RETRY_LATER)
@@ -164,11 +205,14 @@ class JobQueue:
                 raise
 
     async def submit(self, alert: dict[str, Any], idempotency_key: str | None) -> Submitted:
-        """Store a pending job and queue it; an already used key returns its earlier job."""
+        """Store a pending job and queue it; an already used key returns its earlier job.
+
+        Raises :class:`QueueFull` (nothing stored) when ``limit`` jobs are unfinished.
+        """
         job_id = uuid.uuid4().hex
         key = idempotency_key or ""
-        found, replayed = await self._submit(
-            keys=[f"{self.prefix}:idem:{key}", self.job_key(job_id), self.stream],
+        found, outcome, unfinished = await self._submit(
+            keys=[f"{self.prefix}:idem:{key}", self.job_key(job_id), self.stream, self.open_key],
             args=[
                 job_id,
                 json.dumps(alert, separators=(",", ":")),
@@ -176,9 +220,16 @@ class JobQueue:
                 self.ttl_s,
                 key,
                 STREAM_MAX,
+                self.limit,
             ],
         )
-        return Submitted(_text(found), bool(int(replayed)))
+        if int(outcome) == 2:
+            raise QueueFull(int(unfinished), self.limit)
+        return Submitted(_text(found), int(outcome) == 1)
+
+    async def unfinished(self) -> int:
+        """How many accepted jobs are not yet finished (what admission compares to the limit)."""
+        return int(await self.client.scard(self.open_key))
 
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for ``consumer`` (``XREADGROUP``), waiting up to ``block_ms``."""
@@ -210,12 +261,13 @@ class JobQueue:
     async def ack(self, entry: Entry) -> None:
         await self.client.xack(self.stream, GROUP, entry.entry_id)
 
-    async def start(self, job_id: str, worker: str, max_attempts: int) -> tuple[str, int]:
-        """Count one attempt: ``("running", n)``, or the job's end (``failed`` past the limit)."""
-        status, attempts = await self._start(
-            keys=[self.job_key(job_id)], args=[worker, max_attempts, time.time()]
+    async def start(self, job_id: str, worker: str, max_attempts: int) -> Started:
+        """Count one attempt (``running``), or the job's end (``failed`` past the limit)."""
+        status, attempts, dead = await self._start(
+            keys=[self.job_key(job_id), self.open_key],
+            args=[worker, max_attempts, time.time(), job_id],
         )
-        return _text(status), int(attempts or 0)
+        return Started(_text(status), int(attempts or 0), int(dead) == 1)
 
     async def retry_later(self, job_id: str, worker: str, error: str) -> None:
         """This attempt failed with ``error``: leave the entry for the next attempt."""
@@ -224,7 +276,7 @@ class JobQueue:
     async def complete(self, job_id: str, status: str, record: dict[str, Any], worker: str) -> bool:
         """Finish the job unless someone already has; True if this call finished it."""
         won = await self._complete(
-            keys=[self.job_key(job_id)],
+            keys=[self.job_key(job_id), self.open_key],
             args=[
                 status,
                 json.dumps(record, separators=(",", ":")),
@@ -232,6 +284,7 @@ class JobQueue:
                 record["cost_usd"],
                 worker,
                 time.time(),
+                job_id,
             ],
         )
         return int(won) == 1

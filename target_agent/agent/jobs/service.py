@@ -47,7 +47,9 @@ class Jobs:
                 settings.job_concurrency + 8,
             )
             exits.push_async_callback(client.aclose)  # type: ignore[attr-defined]
-            queue = JobQueue(client, settings.job_stream, settings.record_ttl_s)
+            queue = JobQueue(
+                client, settings.job_stream, settings.record_ttl_s, settings.job_queue_limit
+            )
             runner = DurableRunner(
                 runtime.graph,
                 checkpointer,

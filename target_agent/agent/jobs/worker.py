@@ -8,6 +8,10 @@ worker is never taken over; a SIGKILLed worker's entries stop being refreshed an
 another worker. An attempt that raises is left for the next one (after the visibility
 timeout); the attempt limit dead-letters it (``failed`` with the reason). A worker that is
 shut down gracefully waits (bounded) for its jobs, then cancels them: they are reclaimed.
+
+It counts what it does in the ``agent_jobs_*`` metrics: takeovers (``reclaimed``), attempts that
+resume after a completed node (``resumed``), answers (``completed{status}``, only by the worker
+whose completion won) and dead letters (``dead_lettered``, only by the worker that gave up).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
 from target_agent.agent.graph import fresh_answers
+from target_agent.agent.investigator import build_record
 from target_agent.agent.jobs.queue import TERMINAL, Entry, JobQueue
-from target_agent.agent.jobs.runner import DurableRunner, record_of
+from target_agent.agent.jobs.runner import DurableRunner
 from target_agent.agent.metrics import Metrics
 from target_agent.agent.settings import Settings
 from target_agent.agent.store import Store
@@ -91,6 +97,9 @@ class JobWorker:
                 entries: list[Entry] = []
                 if self.reclaim:
                     entries = await self.queue.reclaim(self.consumer, free, min_idle_ms)
+                    taken = sum(entry.entry_id not in self.active for entry in entries)
+                    if taken:  # counted before any attempt starts: a takeover is never missed
+                        self.metrics.jobs_reclaimed.inc(taken)
                 if not entries:
                     entries = await self.queue.read(self.consumer, free, block_ms)
             except (RedisError, OSError) as exc:
@@ -131,19 +140,21 @@ class JobWorker:
 
     async def _attempt(self, entry: Entry) -> None:
         queue, job_id, me = self.queue, entry.job_id, self.consumer
-        status, attempts = await queue.start(job_id, me, self.settings.job_max_attempts)
-        if status in TERMINAL or status == "missing":
-            if status == "failed":
+        started = await queue.start(job_id, me, self.settings.job_max_attempts)
+        attempts = started.attempts
+        if started.status in TERMINAL or started.status == "missing":
+            if started.dead_lettered:
+                self.metrics.jobs_dead_lettered.inc()
                 log.error("job %s: dead-lettered after %d attempts", job_id, attempts)
             await queue.ack(entry)
             return
         try:
             alert = await queue.alert(job_id)
-            attempt = await self.runner.run(
-                job_id, attempts, alert, lambda node: queue.set_resumed(job_id, node)
-            )
+            attempt = await self.runner.run(job_id, attempts, alert, self._on_resume(job_id))
             tokens = await self.runner.billed_tokens(job_id, attempts)
-            record = record_of(job_id, alert, attempt, tokens, self.settings)
+            record = build_record(
+                job_id, alert, attempt.state, tokens, attempt.retries, self.settings
+            )
         except (RedisError, OSError):
             raise
         except Exception as exc:
@@ -154,9 +165,19 @@ class JobWorker:
         if await queue.complete(job_id, record["status"], record, me):
             self.metrics.tokens.inc(record["tokens"])  # billed once: only by the completer
             self.metrics.cost.inc(record["cost_usd"])
+            self.metrics.jobs_completed.labels(record["status"]).inc()
             await self.store.save(record, None, fresh_answers(attempt.state))
         await queue.ack(entry)
         await self.runner.forget(job_id, attempts)
+
+    def _on_resume(self, job_id: str) -> Callable[[str], Awaitable[None]]:
+        """The runner's resume hook: record ``resumed_from`` on the job, then count it."""
+
+        async def resumed(node: str) -> None:
+            await self.queue.set_resumed(job_id, node)
+            self.metrics.jobs_resumed.inc()
+
+        return resumed
 
 
 async def _finish(tasks: list[asyncio.Task[None] | None], timeout_s: float) -> None:

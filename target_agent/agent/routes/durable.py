@@ -7,6 +7,13 @@ worker dies. ``GET /investigations/{id}`` answers for both kinds of id: a job's 
 answer when done, the reason when failed; ``Retry-After`` while unfinished), else the record
 of a synchronous ``POST /investigate`` (the route in ``investigations.py``). A malformed id is
 422, an unknown one 404.
+
+Admission: while ``AGENT_JOB_QUEUE_LIMIT`` accepted jobs are unfinished, a new submission is
+refused with 503 + ``Retry-After`` and nothing is stored (the queue decides, atomically, in
+Redis: ``JobQueue.submit`` raises :class:`QueueFull`); a known ``Idempotency-Key`` still gets
+its job. This is the asynchronous counterpart of the synchronous API's load shedding
+(``shedding.py``: 503 + ``Retry-After``, never queued), but the bound is the shared queue's,
+not one worker's, so it is counted where the jobs are.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from target_agent.agent.deps import RuntimeDep
-from target_agent.agent.jobs import PUBLIC_STATUS, Jobs
+from target_agent.agent.jobs import PUBLIC_STATUS, Jobs, QueueFull
 from target_agent.agent.routes.investigations import KEY_PATTERN, Alert, get_investigation
 
 router = APIRouter(tags=["investigations"])
@@ -48,8 +55,19 @@ async def submit_investigation(
     """Accept an alert for investigation: 202 with its id; poll ``Location`` for the answer."""
     headers = {"X-Served-By": runtime.settings.replica}
     jobs = _jobs(request, headers)
+    retry_after = str(runtime.settings.job_retry_after_s)
     try:
         submitted = await jobs.queue.submit(alert.model_dump(exclude_none=True), idempotency_key)
+    except QueueFull as exc:
+        runtime.metrics.jobs_refused.inc()
+        refusal = {
+            "detail": f"{exc}; not accepted, retry after {retry_after} s",
+            "job_queue_limit": exc.limit,
+            "unfinished_jobs": exc.unfinished,
+        }
+        return JSONResponse(
+            refusal, status_code=503, headers={**headers, "Retry-After": retry_after}
+        )
     except (RedisError, OSError) as exc:
         raise HTTPException(
             503,
@@ -58,9 +76,11 @@ async def submit_investigation(
         ) from None
     location = f"/investigations/{submitted.job_id}"
     headers["Location"] = location
-    headers["Retry-After"] = str(runtime.settings.job_retry_after_s)
+    headers["Retry-After"] = retry_after
     if submitted.replayed:
         headers["Idempotent-Replayed"] = "true"
+    else:
+        runtime.metrics.jobs_submitted.inc()
     body = {"investigation_id": submitted.job_id, "status": "pending", "location": location}
     return JSONResponse(body, status_code=202, headers=headers)
 

@@ -14,7 +14,15 @@ import redis
 from stampede import procs
 from target_agent.agent.jobs.queue import GROUP
 from tests.conftest import Server
-from tests.target_agent.agent.support import agent_settings, by_service, fresh_db, running_agent
+from tests.target_agent.agent.support import (
+    agent_settings,
+    by_service,
+    clear_faults,
+    fresh_db,
+    metric_value,
+    running_agent,
+    set_fault,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -118,10 +126,99 @@ async def test_a_job_that_fails_every_attempt_ends_failed_with_its_reason(
         raw.xadd(settings.job_stream, {"job": poison})
         failed = await poll(client, f"/investigations/{poison}")
         pending = raw.xpending(settings.job_stream, GROUP)
+        metrics = (await client.get("/metrics")).text
+        unfinished = raw.scard(f"{settings.job_stream}:open")
     assert job_id != poison
     assert failed["status"] == "failed"
     assert failed["attempts"] == 2
     assert "gave up after 2 attempts (limit 2)" in failed["reason"]
     assert "KeyError: 'service'" in failed["reason"]
     assert pending["pending"] == 0  # dead-lettered entries are acknowledged
+    # Attempt 1 was read (XREADGROUP); attempts 2 and 3 (the one that dead-letters) were taken
+    # over with XAUTOCLAIM after the visibility timeout. The poison job was never submitted.
+    assert metric_value(metrics, "agent_jobs_reclaimed_total") == 2
+    assert metric_value(metrics, "agent_jobs_dead_lettered_total") == 1
+    assert metric_value(metrics, "agent_jobs_submitted_total") == 1
+    assert metric_value(metrics, "agent_jobs_completed_total", status="complete") == 1
+    assert metric_value(metrics, "agent_jobs_completed_total") == 1
+    assert metric_value(metrics, "agent_jobs_resumed_total") == 0
+    assert unfinished == 0  # the healthy job left the open set; the poison one never was in it
     assert procs.LOCALHOST in url
+
+
+async def test_a_full_queue_refuses_new_jobs_with_503_and_stores_nothing(
+    toolbox: Server, shared_redis: Server, tmp_path: Path
+) -> None:
+    """Limit 2 reached: 503 + Retry-After, nothing stored; a known key is 202; then accepted."""
+    url = fresh_db(shared_redis, 6)
+    settings = agent_settings(
+        toolbox, url, checkpoint_path=str(tmp_path / "cp.sqlite"), job_queue_limit=2
+    )
+    alert = by_service("checkout").alert()
+    raw = redis.Redis.from_url(url)
+    await set_fault(toolbox, "llm", latency_ms=1000)  # the accepted jobs stay unfinished
+    async with running_agent(settings) as (client, _):
+        accepted = [
+            await client.post("/investigations", json=alert, headers={"Idempotency-Key": key})
+            for key in ("k0", "k1")
+        ]
+        refused = await client.post(
+            "/investigations", json=alert, headers={"Idempotency-Key": "k-late"}
+        )
+        stored = raw.xlen(settings.job_stream), raw.exists(f"{settings.job_stream}:idem:k-late")
+        replay = await client.post("/investigations", json=alert, headers={"Idempotency-Key": "k0"})
+        views = [(await client.get(r.headers["Location"])).json() for r in accepted]
+        await clear_faults(toolbox)
+        finals = [await poll(client, r.headers["Location"]) for r in accepted]
+        again = await client.post(
+            "/investigations", json=alert, headers={"Idempotency-Key": "k-late"}
+        )
+        final_again = await poll(client, again.headers["Location"])
+        metrics = (await client.get("/metrics")).text
+    assert [r.status_code for r in accepted] == [202, 202]
+    assert all(view["status"] in ("pending", "running") for view in views)  # full while refused
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"] == "1"
+    assert "Location" not in refused.headers
+    assert refused.json() == {
+        "detail": "job queue full: 2 accepted jobs not yet finished (AGENT_JOB_QUEUE_LIMIT=2); "
+        "not accepted, retry after 1 s",
+        "job_queue_limit": 2,
+        "unfinished_jobs": 2,
+    }
+    assert stored == (2, 0)  # the refused job: no stream entry, no Idempotency-Key
+    assert replay.status_code == 202, replay.text
+    assert replay.json()["investigation_id"] == accepted[0].json()["investigation_id"]
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert [final["status"] for final in finals] == ["complete", "complete"]
+    assert again.status_code == 202, again.text  # room again once the jobs finished
+    assert "Idempotent-Replayed" not in again.headers  # the refused key was never stored
+    assert final_again["status"] == "complete"
+    assert metric_value(metrics, "agent_jobs_submitted_total") == 3
+    assert metric_value(metrics, "agent_jobs_refused_total") == 1
+    assert metric_value(metrics, "agent_jobs_completed_total", status="complete") == 3
+    assert metric_value(metrics, "agent_jobs_dead_lettered_total") == 0
+
+
+async def test_concurrent_submissions_never_overshoot_the_limit(
+    toolbox: Server, shared_redis: Server, tmp_path: Path
+) -> None:
+    """20 submissions at once against a limit of 5: exactly 5 accepted (checked in one script)."""
+    url = fresh_db(shared_redis, 6)
+    settings = agent_settings(
+        toolbox, url, checkpoint_path=str(tmp_path / "cp.sqlite"), job_queue_limit=5
+    )
+    alert = by_service("checkout").alert()
+    await set_fault(toolbox, "llm", latency_ms=1000)
+    async with running_agent(settings) as (client, _):
+        answers = await asyncio.gather(
+            *(client.post("/investigations", json=alert) for _ in range(20))
+        )
+        entries = redis.Redis.from_url(url).xlen(settings.job_stream)
+        await clear_faults(toolbox)
+        codes = sorted(answer.status_code for answer in answers)
+        for answer in answers:
+            if answer.status_code == 202:
+                assert (await poll(client, answer.headers["Location"]))["status"] == "complete"
+    assert codes == [202] * 5 + [503] * 15
+    assert entries == 5

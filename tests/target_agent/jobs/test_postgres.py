@@ -16,7 +16,7 @@ import pytest
 
 from tests import pgserver
 from tests.conftest import Server
-from tests.target_agent.jobs.test_worker_kill import run_kills
+from tests.target_agent.jobs.test_worker_kill import assert_job_metrics, run_kills
 
 
 @pytest.fixture
@@ -44,3 +44,4 @@ def test_a_killed_workers_jobs_resume_from_postgres_checkpoints(
         assert int(job["completions"]) == 1
         assert run.billed_once(job), (job, run.baseline(job))
     assert run.resumed, "no interrupted job resumed after a completed node"
+    assert_job_metrics(run)

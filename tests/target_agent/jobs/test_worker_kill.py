@@ -5,7 +5,9 @@ are submitted through ``POST /investigations``; the workers holding running jobs
 SIGKILLed, one after another, while uvicorn restarts them. Then every accepted job must end
 answered (none lost, none failed), every interrupted job must have been taken over by another
 worker and resumed after its last completed node (counted), none completed twice, and each
-answer must bill exactly the tokens the same alert costs when nothing is killed.
+answer must bill exactly the tokens the same alert costs when nothing is killed. The agent runs
+in prometheus-client's multiprocess mode, as the local stack does: its /metrics merges every
+worker's counters, the killed ones' included.
 """
 
 from __future__ import annotations
@@ -128,6 +130,19 @@ class KillRun:
     views: dict[str, dict[str, Any]]
     expected_tokens: dict[str, int]
     llm_calls: float
+    metrics: str  # the agent's /metrics once the jobs ended (merged over its workers)
+
+    def metric(self, name: str, **labels: str) -> float:
+        return metric_value(self.metrics, name, **labels)
+
+    def completed_by_survivors(self) -> int:
+        """Jobs completed by a worker that was never killed (its counts are all in /metrics)."""
+        killed = {pid for pid, _ in self.killed}
+        return sum(
+            int(j["completed_by"].rsplit("-", 1)[1]) not in killed
+            for j in self.final.values()
+            if "completed_by" in j
+        )
 
     @property
     def lost(self) -> list[str]:
@@ -178,12 +193,15 @@ def run_kills(
     """Submit ``n`` jobs to 2 real workers, SIGKILL ``kills`` holders, wait ``finish_s``."""
     url_redis = fresh_db(shared_redis, 7)
     db = redis.Redis.from_url(url_redis)
+    prom = tmp_path / "prom"
+    prom.mkdir()
     proc, url = spawn_agent(
         toolbox,
         url_redis,
         tmp_path / "agent.log",
         2,
         checkpoint_path=str(tmp_path / "checkpoints.sqlite"),
+        prometheus_multiproc_dir=str(prom),
         **{**AGENT_ENV, **env},
     )
     try:
@@ -207,10 +225,11 @@ def run_kills(
         llm_calls = _toolbox_calls(toolbox, "llm") - llm_before
         with httpx.Client(base_url=url, timeout=30) as client:
             views = {job_id: client.get(f"/investigations/{job_id}").json() for job_id in ids}
+            metrics = client.get("/metrics").text
     finally:
         set_llm_latency(toolbox, None)
         procs.stop(proc, timeout_s=5)
-    return KillRun(n, killed, final, views, expected_tokens, llm_calls)
+    return KillRun(n, killed, final, views, expected_tokens, llm_calls, metrics)
 
 
 @pytest.mark.timeout(240)
@@ -241,6 +260,30 @@ def test_repeated_worker_kills_lose_nothing_repeat_nothing_and_bill_once(
     retries = sum(json.loads(job["record"])["retries"] for job in run.final.values())
     print(f"repeated attempts {repeats}, retries {retries}")
     assert 2 * N <= run.llm_calls <= 2 * N + repeats + retries, (run.llm_calls, repeats, retries)
+    assert_job_metrics(run)
+
+
+def assert_job_metrics(run: KillRun) -> None:
+    """The queue counters on /metrics (merged over workers, killed ones included) match Redis.
+
+    A SIGKILL can land after a Lua script changed a job and before its worker counted it, so
+    only the submissions (all before the kills) are exact; the rest are bounded by what Redis
+    holds: every later attempt of an interrupted job followed a counted takeover, every
+    resume counted was recorded on the job first, and every job completed by a worker that was
+    never killed was counted.
+    """
+    completed = run.metric("agent_jobs_completed_total")
+    resumed = run.metric("agent_jobs_resumed_total")
+    print(
+        f"metrics: reclaimed {run.metric('agent_jobs_reclaimed_total'):.0f}, resumed "
+        f"{resumed:.0f}, completed {completed:.0f}"
+    )
+    assert run.metric("agent_jobs_submitted_total") == run.n
+    assert run.metric("agent_jobs_refused_total") == 0
+    assert run.metric("agent_jobs_dead_lettered_total") == 0
+    assert run.metric("agent_jobs_reclaimed_total") >= len(run.interrupted)
+    assert run.completed_by_survivors() <= completed <= run.n
+    assert 0 < resumed <= sum(int(j.get("resumes", 0)) for j in run.final.values())
 
 
 @pytest.mark.timeout(180)
