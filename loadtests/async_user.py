@@ -11,7 +11,10 @@ event whose latency is submit -> final answer.
 ``requests.csv`` rows (existing columns only, see reports/runs.py):
 
 * ``POST /investigations [submit]`` and ``GET /investigations/{id} [poll]``: the transport
-  requests, named apart so Locust's stats and the SLIs can set them aside;
+  requests, named apart so Locust's stats and the SLIs can set them aside. A submit is sent
+  and judged like a synchronous request (``AgentUser.send``): accepted (202) is ``correct``, a
+  refusal with ``Retry-After`` (the agent's queue is full: 503) is ``shed``, anything else an
+  ``error``; a refused submit has no run row;
 * ``investigation [async<, flags>]``: one per accepted run, outcome = the judge's verdict;
   flags say what happened to it: ``resumed`` (taken over after a worker died and resumed after
   a completed node), ``retried`` (more than one attempt), ``duplicate`` (the agent reports it
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 import gevent
@@ -79,16 +83,12 @@ class AsyncAgentUser(AgentUser):
         spec = self.profile.build(case, idempotency_key())
         started = time.time()
         deadline = started + self.settings.timeout_s * self.deadline_factor
-        with self.client.request(
-            "POST", "/investigations", name=SUBMIT_NAME, json=spec.json,
-            headers=dict(spec.headers), catch_response=True,
-        ) as response:  # fmt: skip
-            reply = reply_from(response, self.settings.timeout_s)
-            location = reply.header("location") if reply.status == 202 else None
-            if location is None:
-                response.failure(f"not accepted: HTTP {reply.status} {reply.error or ''}")
-                return Verdict(Outcome.ERROR, "not accepted", reply.status)
-            response.success()
+        accepted: list[str] = []
+        submit = replace(spec, method="POST", path="/investigations", name=SUBMIT_NAME)
+        refused = self.send(submit, lambda reply: self._judge_submit(reply, accepted))
+        if not accepted:
+            return refused.with_attempt(attempt)
+        location = accepted[0]
         final, view, wait = None, {}, self.poll_first_s
         while time.time() < deadline:
             gevent.sleep(min(wait, max(0.0, deadline - time.time())))
@@ -112,6 +112,22 @@ class AsyncAgentUser(AgentUser):
         verdict = verdict.with_attempt(attempt)
         self._report(run_name(flags), started, verdict)
         return verdict
+
+    def _judge_submit(self, reply: Reply, accepted: list[str]) -> Verdict:
+        """202 + Location: accepted (its location appended to ``accepted``); else the refusal.
+
+        A 429/503 with ``Retry-After`` (the agent's queue is full) is ``shed``, as the target
+        profile judges a shed synchronous request; anything else is an error.
+        """
+        location = reply.header("location") if reply.status == 202 else None
+        if location is not None:
+            accepted.append(location)
+            return Verdict(Outcome.CORRECT, "", reply.status)
+        judged = self.profile.judge_transport(reply)
+        if judged is not None:
+            return judged
+        return Verdict(Outcome.ERROR, f"not accepted: HTTP {reply.status} {reply.error or ''}",
+                       reply.status)  # fmt: skip
 
     def _poll(self, location: str) -> Reply:
         with self.client.request("GET", location, name=POLL_NAME, catch_response=True) as resp:

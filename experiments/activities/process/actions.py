@@ -74,7 +74,7 @@ def kill_job_holder(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> Figures:
-    """Send `signal` to the live agent worker holding the most durable jobs right now.
+    """Send `signal` to the live worker holding the most durable jobs; raises if none holds one.
 
     "Holding" is the reference agent's own record: the Redis Streams consumer group `group` on
     `stream` (target_agent/agent/jobs/queue.py) lists, per consumer `<replica>-<pid>`, the

@@ -14,10 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports.runs import RUN_SLIS, flags, run_cost_amplification, run_slis
+from reports.runs import RUN_SLIS, flags, run_cost_amplification, run_slis, user_requests
 from stampede import procs
 from tests.conftest import Server
 from tests.target_agent.agent.support import fresh_db, spawn_agent
+from tests.target_agent.jobs.test_worker_kill import set_llm_latency
 
 REPO = Path(__file__).resolve().parents[3]
 LOCUST = str(Path(sys.executable).parent / "locust")
@@ -73,6 +74,31 @@ def test_the_async_user_submits_polls_and_judges(
     assert scope.values["accepted_runs"] == len(runs)
     assert scope.values["lost_runs"] == scope.values["duplicate_completions"] == 0
     assert scope.values["time_to_answer_p95_ms"] is not None
+
+
+def test_a_full_queue_sheds_submits_and_the_user_records_them_as_shed(
+    toolbox: Server, shared_redis: Server, tmp_path: Path
+) -> None:
+    """AGENT_JOB_QUEUE_LIMIT=1 with LLM calls slowed: most submits get 503 + Retry-After."""
+    proc, url = spawn_agent(
+        toolbox, fresh_db(shared_redis, 10), tmp_path / "agent.log", 1,
+        checkpoint_path=str(tmp_path / "cp.sqlite"), job_queue_limit="1",
+    )  # fmt: skip
+    set_llm_latency(toolbox, 1500)
+    try:
+        rows = run_async_locust(url, tmp_path, 5, 4)
+    finally:
+        set_llm_latency(toolbox, None)
+        procs.stop(proc, timeout_s=5)
+    submits = [r for r in rows if r["name"] == "POST /investigations [submit]"]
+    shed = [r for r in submits if r["status"] == "503"]
+    runs = [r for r in rows if r["name"].startswith("investigation [async")]
+    assert shed and runs, sorted({(r["name"], r["status"], r["outcome"]) for r in rows})
+    assert {r["outcome"] for r in shed} == {"shed"}, shed[:3]
+    assert all("Retry-After" in r["error"] for r in shed), shed[:3]
+    assert len(runs) == len(submits) - len(shed)  # one run row per accepted submit, no more
+    kept = user_requests(pd.read_csv(tmp_path / "requests.csv"))
+    assert int((kept["outcome"] == "shed").sum()) == len(shed)  # a refusal is a request
 
 
 def test_run_slis_count_flags_and_say_why_without_runs() -> None:
