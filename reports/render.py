@@ -25,7 +25,7 @@ from reports.firstscreen import RUN, first_screen
 from reports.load import RunFrames, load
 from reports.measures import counter_increases
 from reports.phases import ExperimentPhases
-from reports.runs import unfinished_runs
+from reports.runs import run_rows, unfinished_runs
 from reports.serialize import case_to_dict, dumps, run_facts, summary_to_dict
 from reports.slis import ExperimentSummary, ScopeSlis, Summary, Value, summarize
 from reports.slo import load_slo
@@ -222,6 +222,7 @@ def build_report(
     total_s = sum(e.phases.end - e.phases.start for e in summary.experiments.values())
     bin_s = bin_width(total_s)
     experiments = []
+    runs = run_rows(frames.requests)  # once: the 10M-row frame is not scanned per experiment
     for name, exp in summary.experiments.items():
         phases = exp.phases
         columns = [ALL, *phases.phase_names]
@@ -234,7 +235,7 @@ def build_report(
             bin_s,
         )
         journal = phases.journal
-        unfinished, more = unfinished_runs(frames.requests, name, phases.start)
+        unfinished, more = unfinished_runs(runs, name, phases.start)
         experiments.append(
             {
                 "name": name,

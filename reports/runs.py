@@ -67,7 +67,8 @@ def _names_matching(rows: pd.DataFrame, test: Callable[[str], bool]) -> np.ndarr
     if isinstance(names.dtype, pd.CategoricalDtype):
         hits = [i for i, c in enumerate(names.cat.categories) if test(str(c))]
         return np.isin(names.cat.codes.to_numpy(), hits)
-    return names.astype(str).map(test).to_numpy(dtype=bool)
+    values = names.astype(str)  # the test runs on the few distinct names, not on every row
+    return values.isin([n for n in values.unique() if test(n)]).to_numpy(dtype=bool)
 
 
 def user_requests(rows: pd.DataFrame) -> pd.DataFrame:
@@ -84,6 +85,11 @@ def user_requests(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[~(poll | accepted)]
 
 
+def run_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The run rows of ``rows`` (names starting with :data:`RUN_PREFIX`), chosen on categories."""
+    return rows[_names_matching(rows, lambda n: n.startswith(RUN_PREFIX))]
+
+
 def flags(name: str) -> frozenset[str]:
     """The flags of a run row's name: ``investigation [async, resumed]`` -> {resumed}."""
     inner = name[len(RUN_PREFIX) :].rstrip("]")
@@ -92,7 +98,7 @@ def flags(name: str) -> frozenset[str]:
 
 def run_slis(scope: Any, rows: pd.DataFrame) -> None:
     """Set :data:`RUN_SLIS` on ``scope`` (a ``ScopeSlis``) from its requests.csv rows."""
-    runs = rows[rows["name"].astype(str).str.startswith(RUN_PREFIX)]
+    runs = run_rows(rows)
     if not len(runs):
         for name in RUN_SLIS:
             scope.set(name, None, NO_RUNS)
@@ -190,15 +196,16 @@ UNFINISHED_LISTED: Final = 50
 
 
 def unfinished_runs(
-    rows: pd.DataFrame, experiment: str, started_at: float
+    runs: pd.DataFrame, experiment: str, started_at: float
 ) -> tuple[list[dict[str, Any]], int]:
     """An experiment's runs that ended ``failed`` or ``lost``, for the report: ``(listed, more)``.
+
+    ``runs`` are :func:`run_rows` of requests.csv (chosen once for every experiment).
 
     Each has ``at_s`` (submit time from ``started_at``), ``kind`` (``failed``: the agent
     dead-lettered it; ``lost``: no answer by the deadline), ``case_id`` and ``reason`` (the
     ``error`` column: the agent's own reason for a failed run).
     """
-    runs = rows[_names_matching(rows, lambda n: n.startswith(RUN_PREFIX))]
     runs = runs[runs["experiment"].astype(str) == experiment]
     marks = runs["name"].astype(str).map(flags)
     kinds = marks.map(lambda f: "failed" if "failed" in f else "lost" if "lost" in f else "")

@@ -28,7 +28,7 @@ from reports.measures import (
     user_latency,
 )
 from reports.phases import ExperimentPhases, experiment_phases
-from reports.runs import RUN_PREFIX, run_cost_amplification, run_slis, user_requests
+from reports.runs import run_cost_amplification, run_rows, run_slis, user_requests
 from reports.trials import TrialStats, trial_stats
 from stampede.contract import OUTCOMES, SUCCESS_OUTCOMES, Outcome, Phase
 
@@ -120,7 +120,7 @@ def _known_sum(values: pd.Series) -> float | None:
 
 def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> None:
     """The SLIs computed from requests.csv rows alone (the asynchronous API's transport aside)."""
-    runs = _run_rows(rows)
+    runs = run_rows(rows)
     rows = user_requests(rows)
     n = len(rows)
     duration = scope.end - scope.start
@@ -156,19 +156,6 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     for name in ("pass_hat_k", "pass_at_k", "consistency"):
         scope.set(name, getattr(trials, name), trials.why)
     run_slis(scope, runs)  # durable investigations (reports/runs.py)
-
-
-def _run_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows ``run_slis`` reads (names starting with ``RUN_PREFIX``), chosen on categories.
-
-    The same rows it would pick itself, without turning a 10M-row categorical into strings in
-    every scope: the test runs on the few distinct names.
-    """
-    names = rows["name"]
-    if not isinstance(names.dtype, pd.CategoricalDtype):
-        return rows
-    runs = [i for i, c in enumerate(names.cat.categories) if str(c).startswith(RUN_PREFIX)]
-    return rows[np.isin(names.cat.codes.to_numpy(), runs)]
 
 
 def sample_slis(

@@ -227,10 +227,6 @@ class JobQueue:
             raise QueueFull(int(unfinished), self.limit)
         return Submitted(_text(found), int(outcome) == 1)
 
-    async def unfinished(self) -> int:
-        """How many accepted jobs are not yet finished (what admission compares to the limit)."""
-        return int(await self.client.scard(self.open_key))
-
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for ``consumer`` (``XREADGROUP``), waiting up to ``block_ms``."""
         reply = await self.client.xreadgroup(
