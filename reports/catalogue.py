@@ -25,6 +25,10 @@ class SliParams:
     recovery_success_ratio: float = 0.95
     recovery_sustain_s: int = 5
     replicas_label: str = "agent"  # samples.csv `replicas` label of the system under test
+    # rebilled_runs: an interrupted run costing more than this x its case uninterrupted paid
+    # again for calls it had completed (a provider's token counts of one prompt vary a little;
+    # an agent whose runs of one case vary more needs a larger factor).
+    rebilled_factor: float = 1.05
 
 
 # SLIs that only exist where there is a fault: N/A (not missing) for fault-free experiments.

@@ -20,10 +20,10 @@ their own (``[submit]``, ``[poll]``) and are not runs.
   runs of each ``case_id``): 1.0 when a reclaimed run bills its completed nodes once, more when
   it pays them again (``no_checkpoint``). Judged on the interrupted runs alone, a handful of
   them is enough; a whole-phase ratio dilutes them in hundreds of uninterrupted runs;
-* ``rebilled_runs`` - answered interrupted runs that cost more than :data:`REBILLED_FACTOR` x
-  their case uninterrupted: each paid again for calls it had completed. One such run is a
-  fault; the amplification above averages them with the runs killed before any node finished
-  (which cost the same with or without checkpoints);
+* ``rebilled_runs`` - answered interrupted runs that cost more than ``params.rebilled_factor``
+  (1.05 by default) x their case uninterrupted: each paid again for calls it had completed.
+  One such run is a fault; the amplification above averages them with the runs killed before
+  any node finished (which cost the same with or without checkpoints);
 * ``run_cost_amplification`` - that cost in a phase / in the same experiment's baseline phase
   (the fault phase's value also on ``all``): what a kill costs (``no_checkpoint`` pays the
   completed calls of every interrupted run again).
@@ -37,6 +37,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from reports.catalogue import SliParams
 from stampede.contract import SUCCESS_OUTCOMES
 
 RUN_PREFIX: Final = "investigation [async"
@@ -96,8 +97,13 @@ def flags(name: str) -> frozenset[str]:
     return frozenset(f.strip() for f in inner.split(",") if f.strip())
 
 
-def run_slis(scope: Any, rows: pd.DataFrame) -> None:
-    """Set :data:`RUN_SLIS` on ``scope`` (a ``ScopeSlis``) from its requests.csv rows."""
+def run_slis(
+    scope: Any, rows: pd.DataFrame, rebilled_factor: float = SliParams.rebilled_factor
+) -> None:
+    """Set :data:`RUN_SLIS` on ``scope`` (a ``ScopeSlis``) from its requests.csv rows.
+
+    ``rebilled_factor`` is ``params.rebilled_factor`` of the SLO file (``SliParams``).
+    """
     runs = run_rows(rows)
     if not len(runs):
         for name in RUN_SLIS:
@@ -133,12 +139,7 @@ def run_slis(scope: Any, rows: pd.DataFrame) -> None:
         scope.set("rebilled_runs", None, why)
         return
     scope.set("interrupted_run_cost_amplification", float(paid.sum()) / float(usual.sum()))
-    scope.set("rebilled_runs", int((paid > usual * REBILLED_FACTOR).sum()))
-
-
-#: An interrupted run that costs more than this x its case's uninterrupted cost paid again for
-#: calls it had completed (a provider's token counts of one prompt vary by a few percent).
-REBILLED_FACTOR: Final = 1.05
+    scope.set("rebilled_runs", int((paid > usual * rebilled_factor).sum()))
 
 
 def interrupted_costs(

@@ -155,7 +155,7 @@ def request_slis(scope: ScopeSlis, rows: pd.DataFrame, params: SliParams) -> Non
     scope.set("trials", trials.trials)
     for name in ("pass_hat_k", "pass_at_k", "consistency"):
         scope.set(name, getattr(trials, name), trials.why)
-    run_slis(scope, runs)  # durable investigations (reports/runs.py)
+    run_slis(scope, runs, params.rebilled_factor)  # durable investigations (reports/runs.py)
 
 
 def sample_slis(

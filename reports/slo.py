@@ -173,11 +173,15 @@ def _params(raw: Any, lines: _Lines) -> SliParams:
     sustain = raw.get("recovery_sustain_s", defaults.recovery_sustain_s)
     if int(sustain) != sustain:
         lines.fail("params.recovery_sustain_s", f"expected whole seconds, got {sustain!r}")
+    rebilled = raw.get("rebilled_factor", defaults.rebilled_factor)
+    if rebilled < 1:
+        lines.fail("params.rebilled_factor", f"expected a factor >= 1, got {rebilled!r}")
     return SliParams(
         goodput_latency_ms=float(raw.get("goodput_latency_ms", defaults.goodput_latency_ms)),
         recovery_success_ratio=float(ratio),
         recovery_sustain_s=int(sustain),
         replicas_label=label,
+        rebilled_factor=float(rebilled),
     )
 
 

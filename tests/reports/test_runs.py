@@ -8,11 +8,18 @@ tests/reports/test_report_failed_runs.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from reports.errors import ReportsError
+from reports.load import load
 from reports.runs import UNFINISHED_LISTED, interrupted_costs, run_slis, unfinished_runs
+from reports.slis import summarize
+from reports.slo import load_slo
+from tests.reports.rundir import T0, Exp, journal, req, write_run
 from tests.target_agent.jobs.test_async_user import Scope
 
 
@@ -138,3 +145,28 @@ def test_the_list_is_capped_and_counts_the_rest() -> None:
         _unfinished_rows(UNFINISHED_LISTED + 5), "worker-kill-mid-run", 0
     )
     assert len(listed) == UNFINISHED_LISTED and more == 6
+
+
+def test_the_rebilled_factor_comes_from_the_slo_files_params(tmp_path: Path) -> None:
+    """``params.rebilled_factor`` reaches the SLI through ``load_slo`` and ``summarize``."""
+    rows = []
+    for i, (flag, cost) in enumerate((("", 1.0), ("", 1.0), ("retried", 1.2), ("retried", 1.6))):
+        row = req(T0 + 1 + i, cost_usd=cost)
+        row["name"] = f"investigation [async{', ' + flag if flag else ''}]"
+        row.update(case_id="INC-1", trial=0, attempt=1, repeat=1, answer_key="")
+        rows.append(row)
+    exp = Exp("exp", T0, T0 + 30, journal(T0, T0 + 30, []))
+    frames = load(write_run(tmp_path / "run", [exp], rows))
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(
+        "params: {rebilled_factor: 1.5}\nobjectives: [{sli: requests, op: '>', threshold: 0}]\n"
+    )
+    loose = load_slo(slo).params
+    assert loose.rebilled_factor == 1.5
+    assert summarize(frames).run.values["rebilled_runs"] == 2  # default 1.05: 1.2 and 1.6
+    assert summarize(frames, loose).run.values["rebilled_runs"] == 1  # only 1.6 > 1.5
+    slo.write_text(
+        "params: {rebilled_factor: 0.9}\nobjectives: [{sli: requests, op: '>', threshold: 0}]\n"
+    )
+    with pytest.raises(ReportsError, match=r"params\.rebilled_factor: expected a factor >= 1"):
+        load_slo(slo)

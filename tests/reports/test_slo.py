@@ -172,7 +172,7 @@ def test_semantic_errors_name_line_and_field(body: str, expected: str) -> None:
         (
             "params: {goodput_ms: 2}\nobjectives: [{sli: requests, op: '>', threshold: 0}]\n",
             "slo.yaml:1: params.goodput_ms: unknown parameter (known: goodput_latency_ms, "
-            "recovery_success_ratio, recovery_sustain_s, replicas_label)",
+            "recovery_success_ratio, recovery_sustain_s, replicas_label, rebilled_factor)",
         ),
     ],
     ids=[
