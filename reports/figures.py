@@ -49,6 +49,7 @@ _TITLES = {
     "outcomes": "Outcome mix (requests per second)",
     "breakers": "Circuit breaker state per dependency",
     "retries": "Retries per request",
+    "queue": "Durable investigations accepted and not finished (queue_depth)",
 }
 _ACTIVE_COLORS = ("#e67e22", "#16a085", "#c0392b", "#2980b9", "#8e44ad", "#7f8c8d")
 
@@ -97,6 +98,9 @@ def experiment_timeline(
     panels = list(_TITLES)
     if not has_proxy_rows(samples, phases.name):
         panels.remove("injected")
+    queue = sample_series(samples, "queue_depth", phases.start, phases.end, bin_s)
+    if queue.empty:  # no durable queue sampled: the panel would say nothing
+        panels.remove("queue")
     row = {name: i + 1 for i, name in enumerate(panels)}
     fig = make_subplots(
         rows=len(panels),
@@ -113,13 +117,16 @@ def experiment_timeline(
     _proxy_delay(fig, row["latency"], samples, phases)
     _breakers(fig, row["breakers"], exp, samples, bin_s)
     _retries(fig, row["retries"], exp, series, increases, bin_s)
+    if "queue" in row:
+        _queue(fig, row["queue"], queue)
     _phases(fig, exp, row)
     last = len(panels)
-    for name in ("throughput", "latency", "retries"):
-        fig.update_yaxes(rangemode="tozero", row=row[name], col=1)
+    for name in ("throughput", "latency", "retries", "queue"):
+        if name in row:
+            fig.update_yaxes(rangemode="tozero", row=row[name], col=1)
     fig.update_xaxes(title_text="seconds since experiment start", row=last, col=1)
     fig.update_layout(barmode="stack", bargap=0)
-    _layout(fig, 1150 + (220 if "injected" in row else 0))
+    _layout(fig, 1150 + 220 * (len(panels) - 5))
     _legend_per_row(fig, last)
     return fig
 
@@ -234,6 +241,19 @@ def _retries(
         )
     if gaps:
         _note(fig, at, "<br>".join(gaps))
+
+
+def _queue(fig: go.Figure, at: int, queue: pd.DataFrame) -> None:
+    """Jobs open as the agent counted them at each scrape (a bin's largest with ``bin_s`` > 1)."""
+    for label, group in queue.groupby("label", sort=True):
+        name = "jobs open" + (f" ({label})" if label else "")
+        fig.add_trace(
+            go.Scatter(
+                x=group["t"], y=group["value"], name=name, line={"shape": "hv", "color": "#4a6fa5"}
+            ),
+            at,
+            1,
+        )
 
 
 def _injected(fig: go.Figure, at: int, samples: pd.DataFrame, phases: ExperimentPhases) -> None:

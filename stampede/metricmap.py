@@ -207,6 +207,8 @@ REFERENCE = MetricMap(
         "shed_total": MetricMapping("shed_total", "agent_shed_total"),
         "write_behind_depth": MetricMapping("write_behind_depth", "agent_write_behind_depth"),
         "requests_total": MetricMapping("requests_total", "agent_requests_total", "outcome"),
+        # Every process (every pod on kind) reads the same Redis count: folded by max, not sum.
+        "queue_depth": MetricMapping("queue_depth", "agent_jobs_open", fold="max"),
     },
     name="reference",
 )

@@ -5,7 +5,8 @@
 :class:`~stampede.metricmap.MetricMap` (the reference agent's by default); ``Sampler`` is the
 background thread that scrapes every source (the agent's ``/metrics``, a proxy's...), parses and
 appends. Series that differ only in labels the map does not keep (``pid`` in prometheus_client
-multiprocess mode ``all``) are folded: breaker states by max, everything else by sum.
+multiprocess mode ``all``) are folded as the map says: breaker states and the reference agent's
+``queue_depth`` (one Redis count, read by every process) by max, everything else by sum.
 
 A mapped series that no scrape of the experiment exposed is *absent* (run.json
 ``experiments[].sampler.absent``; no rows), never a zero; a canonical metric the map does not name

@@ -6,7 +6,7 @@ agent pods and reads ``/api/v1/namespaces/<ns>/pods/<pod>:8000/proxy/metrics`` f
 API server relays it; no NetworkPolicy or port mapping is involved), adds a ``pod="<name>"``
 label to every sample, and returns one exposition. The sampler's metric map does not keep
 ``pod``, so it folds the pods' series exactly as it folds the local target's worker processes
-(``pid``): breaker states by max, everything else by sum (stampede/sampler.py).
+(``pid``): breaker states and queue depth by max, everything else by sum (stampede/sampler.py).
 
 A pod that does not answer is left out of that tick (counted in ``PodScrape.failed``), like a
 worker that died between two local scrapes; no ready pod at all is an error (a failed scrape).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from prometheus_client import (
@@ -25,6 +26,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 BREAKER_STATE_VALUE = {"closed": 0, "half-opened": 1, "opened": 2}
 
@@ -153,15 +156,45 @@ class Metrics:
     def set_breaker(self, dependency: str, state: str) -> None:
         self.breaker_state.labels(dependency).set(BREAKER_STATE_VALUE.get(state, 0))
 
-    def exposition(self) -> bytes:
-        """The text exposition: merged over workers in multiprocess mode, else this registry."""
+    def exposition(self, *read_now: Metric) -> bytes:
+        """The text exposition: merged over workers in multiprocess mode, else this registry.
+
+        ``read_now``: families the scrape read itself (:func:`jobs_open`), added as they are.
+        """
         path = multiprocess_dir()
         if path is None:
-            return generate_latest(self.registry)
-        forget_dead_processes(path)
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=path)
+            families = list(self.registry.collect())
+        else:
+            forget_dead_processes(path)
+            families = list(multiprocess.MultiProcessCollector(None, path=path).collect())
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Families([*families, *read_now]))
         return generate_latest(registry)
+
+
+def jobs_open(count: int) -> GaugeMetricFamily:
+    """``agent_jobs_open``: accepted durable jobs not finished, as Redis counts them now.
+
+    Not a ``Gauge``: the count is the queue's, not a process's. A multiprocess gauge set by
+    whichever worker last changed the queue would be as old as that change and racy between
+    workers; the ``/metrics`` route reads ``SCARD`` at scrape time and passes it here.
+    """
+    return GaugeMetricFamily(
+        "agent_jobs_open",
+        "Durable investigations accepted and not yet finished (SCARD of the queue's open set, "
+        "read at scrape; absent when Redis did not answer)",
+        value=count,
+    )
+
+
+class _Families:
+    """A collector of families already read (prometheus-client's registries take collectors)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
 
 
 def clean_multiprocess_dir(path: str) -> None:

@@ -220,3 +220,28 @@ def test_active_spans_and_injections_from_raw_rows() -> None:
     table = injected_per_second(samples, "e", T0, T0 + 3)
     assert list(table.columns) == ["tool:get_logs:latency"]
     assert table["tool:get_logs:latency"].tolist() == [0.0, 2.0, 2.0]
+
+
+def test_sampled_queue_depth_adds_a_panel_of_open_jobs(tmp_path: Path) -> None:
+    """queue_depth rows (agent_jobs_open) in samples.csv: a sixth panel, the values as sampled."""
+    run = demo_run(tmp_path / "run")
+    frames = load(run)
+    exp = summarize(frames).experiments["tool-latency"]
+    start = exp.phases.start
+    depth = pd.DataFrame(
+        {
+            "ts": [start + 1, start + 2, start + 3],
+            "experiment": "tool-latency",
+            "metric": "queue_depth",
+            "label": "",
+            "value": [0.0, 7.0, 2.0],
+        }
+    )
+    samples = pd.concat([frames.samples, depth], ignore_index=True)
+    increases = counter_increases(samples, "retries_total")
+    fig = experiment_timeline(exp, frames.requests, samples, increases, 2000.0)
+    titles = [a.text for a in fig.layout.annotations if a.name is None and a.xref == "paper"]
+    assert len(titles) == 6 and titles[-1].startswith("Durable investigations accepted")
+    (trace,) = [t for t in fig.data if t.name == "jobs open"]
+    assert list(trace.y) == [0.0, 7.0, 2.0] and list(trace.x) == [1.0, 2.0, 3.0]
+    assert trace.yaxis == "y6"  # the last panel

@@ -70,7 +70,8 @@ def test_fold_can_be_chosen() -> None:
 def test_the_reference_map_is_the_default_and_ignores_other_agents() -> None:
     rows = parse_metrics(HELPDESK_TEXT, 1.0, "x")
     assert [(r.metric, r.label, r.value) for r in rows] == [("in_flight", "", 99.0)]
-    assert REFERENCE.unmapped() == ["queue_depth"]
+    assert REFERENCE.unmapped() == []
+    assert REFERENCE.mappings["queue_depth"].fold == "max"  # one Redis count read by each pod
     assert REFERENCE.mappings["breaker_state"].fold == "max"
 
 

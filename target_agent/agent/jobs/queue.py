@@ -254,6 +254,10 @@ class JobQueue:
         lost = await self._heartbeat(keys=[self.stream], args=[GROUP, consumer, *entry_ids])
         return [_text(x) for x in lost]
 
+    async def open_jobs(self) -> int:
+        """Accepted jobs not yet finished: the open set's cardinality (what admission counts)."""
+        return int(await self.client.scard(self.open_key))
+
     async def ack(self, entry: Entry) -> None:
         await self.client.xack(self.stream, GROUP, entry.entry_id)
 

@@ -166,6 +166,7 @@ async def test_a_full_queue_refuses_new_jobs_with_503_and_stores_nothing(
             "/investigations", json=alert, headers={"Idempotency-Key": "k-late"}
         )
         stored = raw.xlen(settings.job_stream), raw.exists(f"{settings.job_stream}:idem:k-late")
+        full_metrics = (await client.get("/metrics")).text
         replay = await client.post("/investigations", json=alert, headers={"Idempotency-Key": "k0"})
         views = [(await client.get(r.headers["Location"])).json() for r in accepted]
         await clear_faults(toolbox)
@@ -196,8 +197,30 @@ async def test_a_full_queue_refuses_new_jobs_with_503_and_stores_nothing(
     assert final_again["status"] == "complete"
     assert metric_value(metrics, "agent_jobs_submitted_total") == 3
     assert metric_value(metrics, "agent_jobs_refused_total") == 1
+    assert open_jobs(full_metrics) == 2.0  # read from Redis at the scrape: the limit reached
+    assert open_jobs(metrics) == 0.0  # all three answered
     assert metric_value(metrics, "agent_jobs_completed_total", status="complete") == 3
     assert metric_value(metrics, "agent_jobs_dead_lettered_total") == 0
+
+
+def open_jobs(text: str) -> float | None:
+    """``agent_jobs_open`` of an exposition; None when it is absent (not 0, as metric_value)."""
+    found = [line.split()[1] for line in text.splitlines() if line.startswith("agent_jobs_open ")]
+    assert len(found) <= 1, found
+    return float(found[0]) if found else None
+
+
+async def test_metrics_leave_the_open_jobs_gauge_out_when_redis_does_not_answer(
+    toolbox: Server, tmp_path: Path
+) -> None:
+    """Nothing listens on the Redis port: /metrics still answers, without agent_jobs_open."""
+    url = f"redis://{procs.LOCALHOST}:{procs.free_port()}/0"
+    settings = agent_settings(toolbox, url, checkpoint_path=str(tmp_path / "cp.sqlite"))
+    async with running_agent(settings) as (client, _):
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert "agent_jobs_submitted_total" in response.text  # the rest of the exposition is there
+    assert open_jobs(response.text) is None
 
 
 async def test_concurrent_submissions_never_overshoot_the_limit(

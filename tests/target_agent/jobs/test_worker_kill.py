@@ -284,6 +284,7 @@ def assert_job_metrics(run: KillRun) -> None:
         f"{resumed:.0f}, completed {completed:.0f}"
     )
     assert run.metric("agent_jobs_submitted_total") == run.n
+    assert "\nagent_jobs_open 0.0\n" in run.metrics  # read from Redis: every job finished
     assert run.metric("agent_jobs_refused_total") == 0
     assert run.metric("agent_jobs_dead_lettered_total") == 0
     assert run.metric("agent_jobs_reclaimed_total") >= len(run.interrupted)
