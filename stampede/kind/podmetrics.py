@@ -55,6 +55,35 @@ def merge_expositions(by_pod: dict[str, str]) -> str:
     return "\n".join(chunks) + "\n"
 
 
+def ready_pods(
+    core: Any, namespace: str, selector: str = AGENT_SELECTOR, timeout_s: float = METRICS_TIMEOUT_S
+) -> list[str]:
+    """Names of the pods matching ``selector`` whose Ready condition is True (``core``: a
+    ``kubernetes.client.CoreV1Api``) and that are not being deleted."""
+    pods = core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=timeout_s)
+    names = []
+    for pod in pods.items:
+        conditions = (pod.status and pod.status.conditions) or []
+        deleting = pod.metadata.deletion_timestamp is not None
+        if not deleting and any(c.type == "Ready" and c.status == "True" for c in conditions):
+            names.append(pod.metadata.name)
+    return sorted(names)
+
+
+def pod_metrics(
+    core: Any,
+    pod: str,
+    namespace: str,
+    port: int = AGENT_PORT,
+    timeout_s: float = METRICS_TIMEOUT_S,
+) -> str:
+    """One pod's ``/metrics``, relayed by the API server's pod proxy (raises when it fails)."""
+    text: str = core.connect_get_namespaced_pod_proxy_with_path(
+        f"{pod}:{port}", namespace, "metrics", _request_timeout=timeout_s
+    )
+    return text
+
+
 @dataclass
 class PodScrape:
     """Counts of the last tick: pods read, and pods listed ready that did not answer."""
@@ -88,15 +117,7 @@ class AgentPods:
 
     def ready_pods(self) -> list[str]:
         """Names of the agent pods whose Ready condition is True."""
-        pods = self._core().list_namespaced_pod(
-            self.namespace, label_selector=AGENT_SELECTOR, _request_timeout=METRICS_TIMEOUT_S
-        )
-        names = []
-        for pod in pods.items:
-            conditions = (pod.status and pod.status.conditions) or []
-            if any(c.type == "Ready" and c.status == "True" for c in conditions):
-                names.append(pod.metadata.name)
-        return sorted(names)
+        return ready_pods(self._core(), self.namespace)
 
     def fetch(self) -> str:
         """The merged exposition of every ready agent pod; raises when none answers."""
@@ -105,10 +126,7 @@ class AgentPods:
         by_pod: dict[str, str] = {}
         for pod in self.ready_pods():
             try:
-                by_pod[pod] = core.connect_get_namespaced_pod_proxy_with_path(
-                    f"{pod}:{AGENT_PORT}", self.namespace, "metrics",
-                    _request_timeout=METRICS_TIMEOUT_S,
-                )  # fmt: skip
+                by_pod[pod] = pod_metrics(core, pod, self.namespace)
                 scrape.read.append(pod)
             except Exception as exc:  # one pod going away is data, not a failed tick
                 scrape.failed[pod] = f"{type(exc).__name__}: {exc}"[:200]

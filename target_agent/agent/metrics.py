@@ -119,8 +119,8 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=r,
         )
-        # Durable investigations (target_agent/agent/jobs/). Counters only: their files outlive
-        # a SIGKILLed worker, so the merged sums keep its counts (docs/durable.md, "Metrics").
+        # Durable investigations (target_agent/agent/jobs/). Counters, whose files outlive a
+        # SIGKILLed worker, so the merged sums keep its counts (docs/durable.md, "Metrics").
         self.jobs_submitted = Counter(
             "agent_jobs_submitted_total",
             "Durable investigations accepted by POST /investigations (replays not counted)",
@@ -145,6 +145,14 @@ class Metrics:
             "agent_jobs_completed_total",
             "Jobs answered, by final status (counted once, by the completing worker)",
             ["status"],
+            registry=r,
+        )
+        # Per process, so per pod on kind: which one holds running jobs (the kind experiment
+        # pod-kill-mid-run kills the pod running the most). The queue's total is agent_jobs_open.
+        self.jobs_running = Gauge(
+            "agent_jobs_running",
+            "Durable jobs this process is running an attempt of (sum over live workers)",
+            multiprocess_mode="livesum",
             registry=r,
         )
         self.jobs_dead_lettered = Counter(

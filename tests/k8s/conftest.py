@@ -43,7 +43,9 @@ class FakeCluster:
 
     Evictions are answered here as the API server itself would (kmock runs no controllers and
     stores any POST as a new object): 201 and the pod is gone, or 429 for the pods named in
-    ``refuse`` (a PodDisruptionBudget saying "not now"), that many times.
+    ``refuse`` (a PodDisruptionBudget saying "not now"), that many times. The pod proxy
+    (``GET .../pods/<pod>:<port>/proxy/metrics``) answers ``pod_metrics[<pod>]``, or 503 as the
+    API server does when it cannot reach the pod.
     """
 
     def __init__(self) -> None:
@@ -51,6 +53,7 @@ class FakeCluster:
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.refuse: dict[str, int] = {}
+        self.pod_metrics: dict[str, str] = {}
         self.url = ""
         self.km: Any = None
         self._thread = threading.Thread(target=self._serve, name="kmock", daemon=True)
@@ -70,6 +73,8 @@ class FakeCluster:
             async def _handle(self, request: Any) -> Any:
                 if request.subresource == "eviction" and str(request.method.value) == "POST":
                     return await fake._evict(self, request)
+                if request.subresource == "proxy/metrics":
+                    return fake._proxy(request)
                 return await super()._handle(request)
 
         self._stop = asyncio.Event()
@@ -108,6 +113,14 @@ class FakeCluster:
         return aiohttp.web.json_response(
             {"apiVersion": "v1", "kind": "Status", "status": "Success", "code": 201}, status=201
         )
+
+    def _proxy(self, request: Any) -> Any:
+        import aiohttp.web
+
+        pod = str(request.name).split(":", 1)[0]
+        if pod not in self.pod_metrics:
+            return aiohttp.web.Response(status=503, text=f"error trying to reach service: {pod}")
+        return aiohttp.web.Response(text=self.pod_metrics[pod], content_type="text/plain")
 
     def add(self, resource: str, namespace: str | None, obj: dict[str, Any]) -> None:
         self.km.objects[resource, namespace, obj["metadata"]["name"]] = obj

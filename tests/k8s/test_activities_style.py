@@ -64,7 +64,7 @@ def test_first_docstring_line_says_what_it_does_and_when_it_raises(
     assert first.endswith(".") and len(first) <= 100, first
     assert "raise" in first, f"{name}: first line must say when it raises: {first!r}"
     verb_or_question = first.split()[0]
-    assert verb_or_question in {"Return", "Drain", "Uncordon"}, first
+    assert verb_or_question in {"Return", "Drain", "Uncordon", "Terminate"}, first
 
 
 @pytest.mark.parametrize(
@@ -81,4 +81,4 @@ def test_actions_are_verb_object() -> None:
 
     for short in actions.__all__:
         verb = short.split("_", 1)[0]
-        assert verb in {"drain", "uncordon"}, short
+        assert verb in {"drain", "uncordon", "terminate"}, short  # chaosk8s: terminate_pods

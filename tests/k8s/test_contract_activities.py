@@ -136,6 +136,7 @@ REFUSED_CALLS = [
         lambda: probes.rollout_completes_without_unavailable("agent", NS, 1),
     ),
     ("action drain_node", lambda: actions.drain_node(timeout_s=1)),
+    ("action terminate_job_holder_pod", lambda: actions.terminate_job_holder_pod(wait_s=1)),
     ("action uncordon_nodes", lambda: actions.uncordon_nodes()),
 ]
 
@@ -504,3 +505,65 @@ def test_contract_uncordon_nodes_touches_only_nodes_an_experiment_cordoned(
         "metadata": {"annotations": {actions.CORDON_ANNOTATION: None}},
         "spec": {"unschedulable": False},
     }
+
+
+# --------------------------------------------------------------------------------------------
+# terminate_job_holder_pod
+
+
+def _ready_pod(name: str, ready: bool = True) -> dict[str, Any]:
+    obj = pod(name, "w1")
+    obj["status"]["conditions"] = [{"type": "Ready", "status": "True" if ready else "False"}]
+    return obj
+
+
+def _running(n: int) -> str:
+    """A multiprocess exposition: two workers' ``agent_jobs_running`` (n and 0), merged."""
+    return (
+        "# TYPE agent_jobs_running gauge\n"
+        f'agent_jobs_running{{pid="11"}} {n}.0\nagent_jobs_running{{pid="12"}} 0.0\n'
+        "# TYPE agent_jobs_open gauge\nagent_jobs_open 40.0\n"
+    )
+
+
+def test_contract_terminate_job_holder_pod_kills_the_ready_pod_running_the_most_jobs(
+    fake_cluster: FakeCluster, kubeconfig: Any
+) -> None:
+    kubeconfig(["kind-stampede"], current="kind-stampede")
+    for name, ready in (
+        ("agent-a", True),
+        ("agent-b", True),
+        ("agent-c", False),
+        ("agent-d", True),
+    ):
+        fake_cluster.add("v1/pods", NS, _ready_pod(name, ready))
+    fake_cluster.pod_metrics = {
+        "agent-a": _running(1),
+        "agent-b": _running(3),
+        "agent-c": _running(9),
+    }
+    result = actions.terminate_job_holder_pod(ns=NS, wait_s=5)
+
+    assert result["killed"] == "agent-b" and result["jobs_held"] == 3
+    assert result["held_by_pod"] == {"agent-a": 1, "agent-b": 3}  # agent-c is not ready
+    assert list(result["unreadable"]) == ["agent-d"]  # 503 from the proxy: left out
+    calls = fake_cluster.calls()
+    assert [c for c in calls if c.startswith("DELETE")] == [
+        f"DELETE /api/v1/namespaces/{NS}/pods/agent-b"
+    ]
+    assert f"GET /api/v1/namespaces/{NS}/pods/agent-b:8000/proxy/metrics" in calls
+    assert not any("agent-c:" in c for c in calls)  # a pod not ready is not read
+    delete = next(r for r in fake_cluster.requests() if r.method.value == "DELETE")
+    assert delete.params.get("gracePeriodSeconds") == "0"  # no SIGTERM grace
+
+
+def test_contract_terminate_job_holder_pod_refuses_when_no_pod_runs_a_job(
+    fake_cluster: FakeCluster, kubeconfig: Any
+) -> None:
+    kubeconfig(["kind-stampede"], current="kind-stampede")
+    for name in ("agent-a", "agent-b"):
+        fake_cluster.add("v1/pods", NS, _ready_pod(name))
+        fake_cluster.pod_metrics[name] = _running(0)
+    with pytest.raises(ActivityFailed, match=r"ran a durable job within 1 s .*nothing in flight"):
+        actions.terminate_job_holder_pod(ns=NS, wait_s=1)
+    assert not [c for c in fake_cluster.calls() if c.startswith("DELETE")]

@@ -1,10 +1,14 @@
-"""Kubernetes actions for experiments/kind/*.json that chaosk8s lacks: a drain that honours PDBs.
+"""Kubernetes actions for experiments/kind/*.json that chaosk8s lacks.
 
-chaosk8s's ``drain_nodes`` evicts every pod of a node at once and gives up on the first eviction
-a PodDisruptionBudget refuses (HTTP 429), leaving a half-drained node. ``drain_node`` here does
-what ``kubectl drain`` does: cordon, evict, and retry refused evictions until the budget allows
-them or the time is up. Nodes it cordons are annotated so ``uncordon_nodes`` (method end and
-rollback) can undo exactly that, and nothing an operator cordoned by hand.
+* A drain that honours PDBs. chaosk8s's ``drain_nodes`` evicts every pod of a node at once and
+  gives up on the first eviction a PodDisruptionBudget refuses (HTTP 429), leaving a
+  half-drained node. ``drain_node`` here does what ``kubectl drain`` does: cordon, evict, and
+  retry refused evictions until the budget allows them or the time is up. Nodes it cordons are
+  annotated so ``uncordon_nodes`` (method end and rollback) can undo exactly that, and nothing
+  an operator cordoned by hand.
+* A pod kill aimed at running work. chaosk8s's ``terminate_pods`` picks pods by name, label or
+  at random; ``terminate_job_holder_pod`` kills the pod running the most durable jobs, read from
+  each pod's own ``agent_jobs_running`` (the kind counterpart of the local ``kill_job_holder``).
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from experiments.activities.k8s import _client
+from stampede.kind import podmetrics
 
 _BOUNDED: dict[str, Any] = {"_request_timeout": _client.REQUEST_TIMEOUT_S}
 
-__all__ = ["drain_node", "uncordon_nodes"]
+__all__ = ["drain_node", "terminate_job_holder_pod", "uncordon_nodes"]
+
+RUNNING_JOBS = "agent_jobs_running"  # target_agent/agent/metrics.py: per process, live sum
+HOLDER_POLL_S = 0.5
 
 # Same key as stampede.kind.CORDON_ANNOTATION (tests/k8s checks they agree).
 CORDON_ANNOTATION = "stampede.dev/cordoned-by"
@@ -201,3 +209,62 @@ def uncordon_nodes(configuration: Configuration = None, secrets: Secrets = None)
             )
             done.append(node.metadata.name)
     return sorted(done)
+
+
+def terminate_job_holder_pod(
+    label_selector: str = podmetrics.AGENT_SELECTOR,
+    ns: str = "stampede",
+    grace_period: int = 0,
+    wait_s: float = 30.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Terminate the ready pod running most durable jobs; raises ActivityFailed if none runs one.
+
+    Each ready pod matching ``label_selector`` in ``ns`` is read through the API server's pod
+    proxy (``/metrics``, as the sampler reads them on kind): its ``agent_jobs_running`` is the
+    attempts its workers are running. A random pod may run none, which interrupts nothing. Waits
+    up to ``wait_s`` (the Deployment may still be replacing the last pod killed) for a pod to run
+    one, then deletes it with ``grace_period`` seconds (0: no SIGTERM grace, like a node loss).
+    Raises ActivityFailed when no pod ran a job by then (the journal then says the experiment
+    could not interrupt a run); a pod that does not answer is left out of that look.
+    """
+    from kubernetes import client
+    from prometheus_client.parser import text_string_to_metric_families
+
+    core: Any = client.CoreV1Api(_client.api_client(configuration, secrets))
+    deadline = time.monotonic() + float(wait_s)
+    while True:
+        held: dict[str, float] = {}
+        unread: dict[str, str] = {}
+        for pod in podmetrics.ready_pods(core, ns, label_selector):
+            try:
+                text = podmetrics.pod_metrics(core, pod, ns)
+            except Exception as exc:  # a pod going away is data: left out of this look
+                unread[pod] = f"{type(exc).__name__}: {exc}"[:200]
+                continue
+            held[pod] = sum(
+                sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == RUNNING_JOBS
+            )
+        busy = {pod: n for pod, n in held.items() if n > 0}
+        if busy:
+            break
+        if time.monotonic() >= deadline:
+            raise ActivityFailed(
+                f"no ready pod matching {label_selector!r} in {ns} ran a durable job within "
+                f"{wait_s:g} s (read: {held or 'none'}; unreadable: {unread or 'none'}): "
+                "nothing in flight to interrupt"
+            )
+        time.sleep(HOLDER_POLL_S)
+    victim = sorted(busy, key=lambda p: (-busy[p], p))[0]
+    core.delete_namespaced_pod(victim, ns, grace_period_seconds=int(grace_period), **_BOUNDED)
+    return {
+        "killed": victim,
+        "jobs_held": int(busy[victim]),
+        "held_by_pod": {pod: int(n) for pod, n in sorted(held.items())},
+        "unreadable": unread,
+        "grace_period": int(grace_period),
+    }

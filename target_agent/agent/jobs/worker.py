@@ -148,6 +148,12 @@ class JobWorker:
                 log.error("job %s: dead-lettered after %d attempts", job_id, attempts)
             await queue.ack(entry)
             return
+        with self.metrics.jobs_running.track_inprogress():
+            await self._run(entry, attempts)
+
+    async def _run(self, entry: Entry, attempts: int) -> None:
+        """Run attempt ``attempts`` of a started job to its end (or leave it for a retry)."""
+        queue, job_id, me = self.queue, entry.job_id, self.consumer
         try:
             alert = await queue.alert(job_id)
             attempt = await self.runner.run(job_id, attempts, alert, self._on_resume(job_id))

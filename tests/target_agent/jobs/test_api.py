@@ -167,6 +167,7 @@ async def test_a_full_queue_refuses_new_jobs_with_503_and_stores_nothing(
         )
         stored = raw.xlen(settings.job_stream), raw.exists(f"{settings.job_stream}:idem:k-late")
         full_metrics = (await client.get("/metrics")).text
+        running = await running_jobs_reach(client, 2)  # both started: LLM calls take 1 s
         replay = await client.post("/investigations", json=alert, headers={"Idempotency-Key": "k0"})
         views = [(await client.get(r.headers["Location"])).json() for r in accepted]
         await clear_faults(toolbox)
@@ -199,8 +200,20 @@ async def test_a_full_queue_refuses_new_jobs_with_503_and_stores_nothing(
     assert metric_value(metrics, "agent_jobs_refused_total") == 1
     assert open_jobs(full_metrics) == 2.0  # read from Redis at the scrape: the limit reached
     assert open_jobs(metrics) == 0.0  # all three answered
+    assert running == 2.0 and metric_value(metrics, "agent_jobs_running") == 0.0
     assert metric_value(metrics, "agent_jobs_completed_total", status="complete") == 3
     assert metric_value(metrics, "agent_jobs_dead_lettered_total") == 0
+
+
+async def running_jobs_reach(client: httpx.AsyncClient, n: float, timeout_s: float = 10) -> float:
+    """``agent_jobs_running`` once it is ``n`` (polled, bounded); its last value otherwise."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while True:
+        value = metric_value((await client.get("/metrics")).text, "agent_jobs_running")
+        if value == n or loop.time() > end:
+            return value
+        await asyncio.sleep(0.05)
 
 
 def open_jobs(text: str) -> float | None:

@@ -285,6 +285,8 @@ def assert_job_metrics(run: KillRun) -> None:
     )
     assert run.metric("agent_jobs_submitted_total") == run.n
     assert "\nagent_jobs_open 0.0\n" in run.metrics  # read from Redis: every job finished
+    # The killed workers held running jobs; their live gauge files are dropped, not summed on.
+    assert run.metric("agent_jobs_running") == 0
     assert run.metric("agent_jobs_refused_total") == 0
     assert run.metric("agent_jobs_dead_lettered_total") == 0
     assert run.metric("agent_jobs_reclaimed_total") >= len(run.interrupted)
