@@ -14,6 +14,7 @@ from reports.injected import (
     injected_per_second,
 )
 from reports.phases import ExperimentPhases
+from reports.runs import run_rows
 from reports.slis import ExperimentSummary, Summary
 from reports.timeseries import per_second, sample_series, sampled_retries_per_second
 
@@ -49,7 +50,7 @@ _TITLES = {
     "outcomes": "Outcome mix (requests per second)",
     "breakers": "Circuit breaker state per dependency",
     "retries": "Retries per request",
-    "queue": "Durable investigations accepted and not finished (queue_depth)",
+    "queue": "Queue depth (accepted, not finished; the reference agent: durable investigations)",
 }
 _ACTIVE_COLORS = ("#e67e22", "#16a085", "#c0392b", "#2980b9", "#8e44ad", "#7f8c8d")
 
@@ -98,9 +99,10 @@ def experiment_timeline(
     panels = list(_TITLES)
     if not has_proxy_rows(samples, phases.name):
         panels.remove("injected")
+    rows = requests[requests["experiment"] == phases.name]
     queue = sample_series(samples, "queue_depth", phases.start, phases.end, bin_s)
-    if queue.empty:  # no durable queue sampled: the panel would say nothing
-        panels.remove("queue")
+    if queue.empty or not (queue["value"].gt(0).any() or len(run_rows(rows))):
+        panels.remove("queue")  # nothing queued, no asynchronous run: a flat 0 says nothing
     row = {name: i + 1 for i, name in enumerate(panels)}
     fig = make_subplots(
         rows=len(panels),
@@ -109,7 +111,6 @@ def experiment_timeline(
         vertical_spacing=0.045 * 5 / len(panels),
         subplot_titles=[_title(p, bin_s) for p in panels],
     )
-    rows = requests[requests["experiment"] == phases.name]
     series = per_second(rows, phases.start, phases.end, goodput_latency_ms, bin_s)
     if "injected" in row:
         _injected(fig, row["injected"], samples, phases)
@@ -244,9 +245,9 @@ def _retries(
 
 
 def _queue(fig: go.Figure, at: int, queue: pd.DataFrame) -> None:
-    """Jobs open as the agent counted them at each scrape (a bin's largest with ``bin_s`` > 1)."""
+    """Queue depth as the target counted it at each scrape (a bin's largest with ``bin_s`` > 1)."""
     for label, group in queue.groupby("label", sort=True):
-        name = "jobs open" + (f" ({label})" if label else "")
+        name = "queue depth" + (f" ({label})" if label else "")
         fig.add_trace(
             go.Scatter(
                 x=group["t"], y=group["value"], name=name, line={"shape": "hv", "color": "#4a6fa5"}

@@ -222,8 +222,9 @@ def test_active_spans_and_injections_from_raw_rows() -> None:
     assert table["tool:get_logs:latency"].tolist() == [0.0, 2.0, 2.0]
 
 
-def test_sampled_queue_depth_adds_a_panel_of_open_jobs(tmp_path: Path) -> None:
-    """queue_depth rows (agent_jobs_open) in samples.csv: a sixth panel, the values as sampled."""
+def test_sampled_queue_depth_adds_a_panel_unless_it_is_flat_zero(tmp_path: Path) -> None:
+    """queue_depth rows (agent_jobs_open) in samples.csv: a sixth panel, the values as sampled;
+    all zero, in an experiment without asynchronous runs, no panel."""
     run = demo_run(tmp_path / "run")
     frames = load(run)
     exp = summarize(frames).experiments["tool-latency"]
@@ -241,7 +242,19 @@ def test_sampled_queue_depth_adds_a_panel_of_open_jobs(tmp_path: Path) -> None:
     increases = counter_increases(samples, "retries_total")
     fig = experiment_timeline(exp, frames.requests, samples, increases, 2000.0)
     titles = [a.text for a in fig.layout.annotations if a.name is None and a.xref == "paper"]
-    assert len(titles) == 6 and titles[-1].startswith("Durable investigations accepted")
-    (trace,) = [t for t in fig.data if t.name == "jobs open"]
+    assert len(titles) == 6 and titles[-1].startswith("Queue depth")
+    (trace,) = [t for t in fig.data if t.name == "queue depth"]
     assert list(trace.y) == [0.0, 7.0, 2.0] and list(trace.x) == [1.0, 2.0, 3.0]
     assert trace.yaxis == "y6"  # the last panel
+    depth["value"] = 0.0
+    flat = pd.concat([frames.samples, depth], ignore_index=True)
+    fig = experiment_timeline(exp, frames.requests, flat, increases, 2000.0)
+    assert not [t for t in fig.data if t.name == "queue depth"]
+    assert len([a for a in fig.layout.annotations if a.name is None and a.xref == "paper"]) == 5
+    requests = frames.requests.copy()
+    mine = (requests["experiment"] == "tool-latency").to_numpy().nonzero()[0][0]
+    names = requests["name"].astype(str)
+    names.iloc[mine] = "investigation [async]"  # one asynchronous run: a flat 0 is news
+    requests["name"] = names
+    fig = experiment_timeline(exp, requests, flat, increases, 2000.0)
+    assert [list(t.y) for t in fig.data if t.name == "queue depth"] == [[0.0, 0.0, 0.0]]
