@@ -13,6 +13,7 @@ import redis
 
 from stampede import procs
 from target_agent.agent.jobs.queue import GROUP
+from target_agent.agent.settings import Settings
 from tests.conftest import Server
 from tests.target_agent.agent.support import (
     agent_settings,
@@ -146,17 +147,25 @@ async def test_a_job_that_fails_every_attempt_ends_failed_with_its_reason(
     assert procs.LOCALHOST in url
 
 
+async def slow_agent_with_limit(
+    toolbox: Server, shared_redis: Server, tmp_path: Path, limit: int
+) -> tuple[str, Settings, dict[str, Any]]:
+    """(Redis URL, settings with ``job_queue_limit``, an alert); LLM calls slowed to 1 s so the
+    accepted jobs stay unfinished while the test submits more."""
+    url = fresh_db(shared_redis, 6)
+    settings = agent_settings(
+        toolbox, url, checkpoint_path=str(tmp_path / "cp.sqlite"), job_queue_limit=limit
+    )
+    await set_fault(toolbox, "llm", latency_ms=1000)
+    return url, settings, by_service("checkout").alert()
+
+
 async def test_a_full_queue_refuses_new_jobs_with_503_and_stores_nothing(
     toolbox: Server, shared_redis: Server, tmp_path: Path
 ) -> None:
     """Limit 2 reached: 503 + Retry-After, nothing stored; a known key is 202; then accepted."""
-    url = fresh_db(shared_redis, 6)
-    settings = agent_settings(
-        toolbox, url, checkpoint_path=str(tmp_path / "cp.sqlite"), job_queue_limit=2
-    )
-    alert = by_service("checkout").alert()
+    url, settings, alert = await slow_agent_with_limit(toolbox, shared_redis, tmp_path, 2)
     raw = redis.Redis.from_url(url)
-    await set_fault(toolbox, "llm", latency_ms=1000)  # the accepted jobs stay unfinished
     async with running_agent(settings) as (client, _):
         accepted = [
             await client.post("/investigations", json=alert, headers={"Idempotency-Key": key})
@@ -240,12 +249,7 @@ async def test_concurrent_submissions_never_overshoot_the_limit(
     toolbox: Server, shared_redis: Server, tmp_path: Path
 ) -> None:
     """20 submissions at once against a limit of 5: exactly 5 accepted (checked in one script)."""
-    url = fresh_db(shared_redis, 6)
-    settings = agent_settings(
-        toolbox, url, checkpoint_path=str(tmp_path / "cp.sqlite"), job_queue_limit=5
-    )
-    alert = by_service("checkout").alert()
-    await set_fault(toolbox, "llm", latency_ms=1000)
+    url, settings, alert = await slow_agent_with_limit(toolbox, shared_redis, tmp_path, 5)
     async with running_agent(settings) as (client, _):
         answers = await asyncio.gather(
             *(client.post("/investigations", json=alert) for _ in range(20))
